@@ -1,0 +1,275 @@
+"""The spatial model: every table propmap keeps, in SRID 4326.
+
+Constraints keep bad data out at the database, whatever wrote it: geometry
+types and SRIDs are fixed, enumerations are CHECKed, a case number is unique
+per channel, and derived flags (三无, 老旧) are generated columns so they can
+never disagree with the facts they derive from.
+
+Personal data (complainants' names and phone numbers) lives in
+``complainants`` only; no layer and no default export reads that table.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+SRID = 4326
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Management modes of a compound, with their Chinese labels.
+MANAGEMENT_MODES = {
+    "property_firm": "物业服务企业",
+    "owners_self": "业主自管",
+    "work_unit": "单位自管",
+    "street_custody": "街道托管",
+    "none": "无人管理",
+}
+OWNERS_COMMITTEE = {"established": "已成立业委会", "preparing": "筹备中", "none": "无业主组织"}
+CHANNELS = {"12345": "12345热线", "mailbox": "市长信箱", "petition": "信访"}
+LEVELS = {"community": "社区", "street": "街道", "city": "市级"}
+STATUSES = {
+    "received": "已受理",
+    "in_progress": "办理中",
+    "closed": "已办结",
+    "visited": "已回访",
+    "reopened": "重新办理",
+}
+OPEN_STATUSES = ("received", "in_progress", "reopened")
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+HAZARD_THEMES = {"fire": "消防安全", "elevator": "电梯安全", "security": "治安秩序"}
+HAZARD_STATUSES = {"open": "待整改", "rectifying": "整改中", "closed": "已整改"}
+LOCATED_BY = {
+    "coordinates": "坐标",
+    "compound_name": "小区名称",
+    "address": "地址",
+    "none": "未定位",
+}
+
+
+def _in(column: str, values: dict[str, str] | tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+streets = Table(
+    "streets",
+    metadata,
+    Column("code", String(12), primary_key=True, comment="国家统计局区划代码（12位）"),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", String(6), nullable=False, comment="street 街道 / town 镇"),
+    Column("geom", Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint("kind IN ('street', 'town')", name="kind"),
+    CheckConstraint("code ~ '^[0-9]{12}$'", name="code_digits"),
+    CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+    comment="街道办事处与镇的辖区",
+)
+
+street_parts = Table(
+    "street_parts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("street_code", String(12), ForeignKey("streets.code", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("geom", Geometry("POLYGON", srid=SRID, spatial_index=True), nullable=False),
+    comment="街道辖区按 ST_Subdivide 切分的小块：点落区判断用它，比整块多边形快一个量级",
+)
+
+communities = Table(
+    "communities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("street_code", String(12), ForeignKey("streets.code", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("geom", Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+    UniqueConstraint("street_code", "name", name="uq_communities_street_name"),
+    comment="社区",
+)
+
+property_firms = Table(
+    "property_firms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("credit_rating", String(2), comment="信用等级 A/B/C/D"),
+    Column("list_status", String(5), nullable=False, server_default="none",
+           comment="红黑榜：red / black / none"),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint("list_status IN ('red', 'black', 'none')", name="list_status"),
+    CheckConstraint("credit_rating IN ('A', 'B', 'C', 'D')", name="credit_rating"),
+    comment="物业服务企业",
+)
+
+compounds = Table(
+    "compounds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(24), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("aliases", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("address", Text),
+    Column("build_year", SmallInteger),
+    Column("households", Integer),
+    Column("buildings", SmallInteger),
+    Column("floors", SmallInteger, comment="最高楼层"),
+    Column("management_mode", String(16), nullable=False, server_default="none"),
+    Column("firm_id", Integer, ForeignKey("property_firms.id", ondelete="SET NULL"), index=True),
+    Column("owners_committee", String(12), nullable=False, server_default="none"),
+    Column("competent_dept", Text, comment="主管部门（单位自管小区的产权单位等）"),
+    Column("street_code", String(12), ForeignKey("streets.code"), index=True),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="SET NULL"), index=True),
+    Column("geom", Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    Column(
+        "is_sanwu",
+        Boolean,
+        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'", persisted=True),
+        comment="三无小区：无物业服务企业、无主管部门、无业主组织",
+    ),
+    Column("is_old", Boolean, Computed("coalesce(build_year < 2001, false)", persisted=True),
+           comment="老旧小区：2000年底前建成"),
+    CheckConstraint(_in("management_mode", MANAGEMENT_MODES), name="management_mode"),
+    CheckConstraint(_in("owners_committee", OWNERS_COMMITTEE), name="owners_committee"),
+    CheckConstraint("(management_mode = 'property_firm') = (firm_id IS NOT NULL)",
+                    name="firm_matches_mode"),
+    CheckConstraint("build_year BETWEEN 1900 AND 2100", name="build_year"),
+    CheckConstraint("households >= 0 AND buildings >= 0 AND floors >= 0", name="counts"),
+    CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+    comment="住宅小区",
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("policy_item", Text),
+    comment="职能部门（来自实施方案）",
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("theme", String(24), nullable=False),
+    Column("lead_dept", String(32), ForeignKey("departments.code"), nullable=False),
+    Column("co_depts", ARRAY(String(32)), nullable=False, server_default="{}"),
+    Column("default_level", String(9), nullable=False),
+    Column("time_limit_days", SmallInteger, nullable=False),
+    Column("keywords", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("policy_item", Text),
+    CheckConstraint(_in("default_level", LEVELS), name="default_level"),
+    CheckConstraint("time_limit_days > 0", name="time_limit"),
+    comment="物业矛盾纠纷问题分类处置清单",
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("channel", String(8), nullable=False),
+    Column("case_no", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("category_code", String(8), ForeignKey("categories.code"), nullable=False),
+    Column("content", Text),
+    Column("address", Text),
+    Column("geom", Geometry("POINT", srid=SRID, spatial_index=True)),
+    Column("located_by", String(16), nullable=False, server_default="none"),
+    Column("compound_id", Integer, ForeignKey("compounds.id", ondelete="SET NULL")),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="SET NULL")),
+    Column("street_code", String(12), ForeignKey("streets.code")),
+    Column("level", String(9), nullable=False),
+    Column("lead_dept", String(32), ForeignKey("departments.code"), nullable=False),
+    Column("status", String(12), nullable=False, server_default="received"),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("satisfaction", String(12)),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("channel", "case_no", name="uq_cases_channel_case_no"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    CheckConstraint(_in("level", LEVELS), name="level"),
+    CheckConstraint(_in("status", STATUSES), name="status"),
+    CheckConstraint(_in("located_by", LOCATED_BY), name="located_by"),
+    CheckConstraint(f"satisfaction IS NULL OR {_in('satisfaction', SATISFACTION)}",
+                    name="satisfaction"),
+    CheckConstraint("due_at >= received_at", name="due_after_received"),
+    CheckConstraint("closed_at IS NULL OR closed_at >= received_at", name="closed_after_received"),
+    CheckConstraint("(status IN ('closed', 'visited')) = (closed_at IS NOT NULL)",
+                    name="closed_has_time"),
+    comment="矛盾纠纷诉求工单（12345热线、市长信箱、信访）",
+)
+Index("ix_cases_received_at", cases.c.received_at)
+Index("ix_cases_street_code", cases.c.street_code)
+Index("ix_cases_community_id", cases.c.community_id)
+Index("ix_cases_compound_id", cases.c.compound_id)
+
+complainants = Table(
+    "complainants",
+    metadata,
+    Column("case_id", BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", Text),
+    Column("phone", Text),
+    comment="来电人个人信息：仅存于此表，任何图层与默认导出均不读取",
+)
+
+hazards = Table(
+    "hazards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("theme", String(10), nullable=False),
+    Column("compound_id", Integer, ForeignKey("compounds.id", ondelete="CASCADE"), index=True),
+    Column("geom", Geometry("POINT", srid=SRID, spatial_index=True), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("found_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("status", String(10), nullable=False, server_default="open"),
+    Column("closed_on", Date),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint(_in("theme", HAZARD_THEMES), name="theme"),
+    CheckConstraint(_in("status", HAZARD_STATUSES), name="status"),
+    CheckConstraint("due_on >= found_on", name="due_after_found"),
+    CheckConstraint("(status = 'closed') = (closed_on IS NOT NULL)", name="closed_has_date"),
+    comment="消防、电梯、治安隐患",
+)
+
+dataset_meta = Table(
+    "dataset_meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    comment="数据集说明（如演示数据的生成参数）",
+)

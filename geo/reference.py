@@ -1,0 +1,81 @@
+"""Reference data: departments and the dispute classification list.
+
+They are data a city edits (``data/reference/*.csv``), loaded into the
+``departments`` and ``categories`` tables by :func:`load`; code reads the
+tables, never hard-coded lists.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from shapely.geometry import MultiPolygon, shape
+
+from geo import crs
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "reference"
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(DATA / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def departments() -> list[dict[str, str]]:
+    """Departments named in the policy, as rows of ``departments.csv``."""
+    return _rows("departments.csv")
+
+
+def categories() -> list[dict[str, Any]]:
+    """The classification list, with list columns split."""
+    out: list[dict[str, Any]] = []
+    for r in _rows("dispute-categories.csv"):
+        out.append({
+            **r,
+            "co_depts": [x for x in r["co_depts"].split(";") if x],
+            "keywords": [x for x in r["keywords"].split("|") if x],
+            "time_limit_days": int(r["time_limit_days"]),
+        })
+    return out
+
+
+def divisions() -> list[dict[str, str]]:
+    """Kaili's 9 street offices and 11 towns with their statistical codes."""
+    return _rows("kaili-divisions-2023.csv")
+
+
+def kaili_outline() -> MultiPolygon:
+    """Kaili City's outline in WGS84 (converted from the GCJ-02 reference file)."""
+    with open(DATA / "kaili-522601-outline-gcj02.geojson", encoding="utf-8") as f:
+        gj = json.load(f)
+    geom = shape(gj if gj.get("type") != "Feature" else gj["geometry"])
+    out = crs.transform_geometry(geom, "gcj02", "wgs84")
+    return out if isinstance(out, MultiPolygon) else MultiPolygon([out])
+
+
+def load(con: sa.Connection) -> None:
+    """Upsert departments and categories from the reference CSVs."""
+    con.execute(
+        sa.text(
+            "INSERT INTO departments (code, name, policy_item) VALUES (:code, :name, :policy_item) "
+            "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
+            "policy_item = EXCLUDED.policy_item"
+        ),
+        departments(),
+    )
+    con.execute(
+        sa.text(
+            "INSERT INTO categories (code, name, theme, lead_dept, co_depts, default_level, "
+            "time_limit_days, keywords, policy_item) VALUES (:code, :name, :theme, :lead_dept, "
+            ":co_depts, :default_level, :time_limit_days, :keywords, :policy_item) "
+            "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, theme = EXCLUDED.theme, "
+            "lead_dept = EXCLUDED.lead_dept, co_depts = EXCLUDED.co_depts, "
+            "default_level = EXCLUDED.default_level, time_limit_days = EXCLUDED.time_limit_days, "
+            "keywords = EXCLUDED.keywords, policy_item = EXCLUDED.policy_item"
+        ),
+        categories(),
+    )

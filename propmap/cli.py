@@ -1,0 +1,157 @@
+"""The ``propmap`` command: database, demo data, import, export, dashboard, benchmark.
+
+This is the one place that turns :class:`geo._errors.PropmapError` into a
+message and an exit code; everything below raises, nothing below prints errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from geo._errors import PropmapError
+
+F = TypeVar("F", bound=Callable[..., Any])
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _user_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PropmapError as exc:
+            click.secho(f"错误：{exc}", fg="red", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _say(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def _engine(init: bool = True) -> Any:
+    """Prepare the database (local one if ``DATABASE_URL`` is unset) and return an engine."""
+    from geo import db, reference, schema
+
+    url = db.ensure_local(say=_say)
+    engine = db.make_engine(url)
+    if init:
+        schema.upgrade(engine)
+        with engine.begin() as con:
+            reference.load(con)
+    return engine
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="propmap")
+def main() -> None:
+    """凯里市物业管理一张图 (propmap)."""
+
+
+@main.group()
+def db() -> None:
+    """Database: prepare, migrate, show where it is."""
+
+
+@db.command("init")
+@_user_errors
+def db_init() -> None:
+    """Prepare the database and bring its schema up to date (safe to run again)."""
+    from geo import schema
+
+    engine = _engine()
+    _say(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}，"
+         f"结构版本 {schema.current(engine)}")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the database URL in use (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    from geo import db as gdb
+
+    click.echo(make_url(gdb.database_url()).render_as_string(hide_password=True))
+
+
+@main.command()
+@click.option("--seed", default=42, show_default=True, help="随机种子：同一种子生成同样的数据")
+@click.option("--cases", "n_cases", default=20_000, show_default=True,
+              type=click.IntRange(0, 1_000_000), help="工单数量（最多 1,000,000）")
+@click.option("--as-of", "as_of", default=None, help="数据截止日期 YYYY-MM-DD（默认今天）")
+@_user_errors
+def demo(seed: int, n_cases: int, as_of: str | None) -> None:
+    """Replace all data with the deterministic, synthetic Kaili demo."""
+    import datetime as dt
+    import time
+
+    from etl import demo as demo_mod
+
+    engine = _engine()
+    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    t0 = time.perf_counter()
+    counts = demo_mod.build(engine, seed=seed, n_cases=n_cases, as_of=day, say=_say)
+    _say(f"演示数据已生成（{time.perf_counter() - t0:.1f} 秒，合成数据）：" + "，".join(
+        f"{k} {v:,}" for k, v in counts.items()))
+
+
+@main.command("export")
+@click.argument("layer", type=click.Choice(["streets", "communities", "compounds", "cases",
+                                            "hazards"]))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
+              required=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--street", default=None, help="只导出该街道（区划代码）")
+@_user_errors
+def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
+    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx."""
+    from etl import export
+
+    engine = _engine()
+    n = export.export(engine, layer, fmt, output, street=street)
+    _say(f"已导出 {n:,} 条到 {output}")
+
+
+@main.command()
+@click.option("--port", default=8501, show_default=True)
+@click.option("--demo-if-empty/--no-demo", default=True, show_default=True,
+              help="数据库为空时先生成演示数据")
+@click.option("--headless/--no-headless", default=True)
+@_user_errors
+def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
+    """Run the dashboard (Streamlit) on this machine."""
+    import sqlalchemy as sa
+
+    from dashboard import assets
+
+    engine = _engine()
+    with engine.connect() as con:
+        empty = not con.execute(sa.text("SELECT 1 FROM streets LIMIT 1")).first()
+    if empty and demo_if_empty:
+        import datetime as dt
+
+        from etl import demo as demo_mod
+
+        _say("数据库为空，先生成演示数据 …")
+        demo_mod.build(engine, seed=42, n_cases=20_000, as_of=dt.date.today(), say=_say)
+    assets.ensure(say=_say)
+    app = ROOT / "dashboard" / "app.py"
+    _say(f"看板地址：http://localhost:{port}")
+    env = {**os.environ, "DATABASE_URL": str(engine.url.render_as_string(hide_password=False))}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+           "--server.headless", "true" if headless else "false",
+           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"]
+    sys.exit(subprocess.call(cmd, env=env, cwd=ROOT / "dashboard"))
+
+
+if __name__ == "__main__":
+    main()
