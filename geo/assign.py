@@ -85,12 +85,12 @@ def lateral_sql(point: str) -> str:
 
 
 #: Select-list expressions that go with :func:`lateral_sql`.
-ASSIGNED = """
-    coalesce(a_in.id, a_near.id) AS a_compound_id,
-    coalesce(a_in.community_id, a_near.community_id, a_cm.id) AS a_community_id,
-    coalesce(a_in.street_code, a_near.street_code, a_cm.street_code, a_st.street_code)
-        AS a_street_code
-"""
+COMPOUND_ID = "coalesce(a_in.id, a_near.id)"
+COMMUNITY_ID = "coalesce(a_in.community_id, a_near.community_id, a_cm.id)"
+STREET_CODE = ("coalesce(a_in.street_code, a_near.street_code, a_cm.street_code, "
+               "a_st.street_code)")
+ASSIGNED = (f"{COMPOUND_ID} AS a_compound_id, {COMMUNITY_ID} AS a_community_id, "
+            f"{STREET_CODE} AS a_street_code")
 
 
 def params() -> dict[str, float]:

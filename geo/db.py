@@ -116,12 +116,15 @@ def ensure_local(url: str | None = None, say: Say = print) -> str:
     if u.host not in (None, "", "localhost", "127.0.0.1"):
         return url
     # Fast path: everything is already there.
+    probe = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
-        with sa.create_engine(url).connect() as con:
+        with probe.connect() as con:
             if con.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname='postgis'")).first():
                 return url
     except sa.exc.OperationalError:
         pass
+    finally:
+        probe.dispose()
     major = _pg_major()
     if not os.path.exists(f"/usr/share/postgresql/{major}/extension/postgis.control"):
         _apt_install(POSTGIS_PACKAGE.format(major=major), say)
@@ -145,7 +148,7 @@ def create_database(url: str, say: Say = print) -> None:
     """Create the database named in ``url`` with PostGIS, on the same server (for scratch use)."""
     u = make_url(url)
     admin = u.set(database="postgres")
-    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with eng.connect() as con:
         exists = con.execute(sa.text("SELECT 1 FROM pg_database WHERE datname=:n"),
                              {"n": u.database}).first()
@@ -153,7 +156,7 @@ def create_database(url: str, say: Say = print) -> None:
             say(f"创建数据库 {u.database} …")
             con.execute(sa.text(f"CREATE DATABASE {_quote_ident(u.database or '')}"))
     eng.dispose()
-    eng = sa.create_engine(u, isolation_level="AUTOCOMMIT")
+    eng = sa.create_engine(u, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with eng.connect() as con:
         con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
     eng.dispose()
@@ -162,7 +165,8 @@ def create_database(url: str, say: Say = print) -> None:
 def drop_database(url: str) -> None:
     """Drop the database named in ``url`` (scratch databases only)."""
     u = make_url(url)
-    eng = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    eng = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                           poolclass=sa.pool.NullPool)
     with eng.connect() as con:
         con.execute(sa.text(f"DROP DATABASE IF EXISTS {_quote_ident(u.database or '')} WITH (FORCE)"))
     eng.dispose()

@@ -1,0 +1,183 @@
+"""Export layers to files staff and GIS users open: GeoJSON, GeoPackage, CSV, xlsx.
+
+Columns carry Chinese headers in every format, and coded values (channel,
+level, status ...) their Chinese labels. CSV is UTF-8 with a byte-order mark,
+which Excel opens without garbling. No export reads ``complainants``, and
+phone numbers typed into free text are masked, so a default export never
+carries personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from geo import models
+from geo._errors import InputFileError
+
+TZ = "Asia/Shanghai"
+XLSX_MAX_ROWS = 1_048_575
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def mask_phone(text: str | None) -> str | None:
+    """Mask mobile numbers in ``text``: 13812345678 → 138****5678."""
+    if text is None or not isinstance(text, str):
+        return text
+    return _PHONE.sub(r"\1****\2", text)
+
+
+@dataclass(frozen=True)
+class ExportLayer:
+    """One exportable layer: its SQL (with ``:street`` filter) and Chinese columns."""
+
+    sql: str
+    columns: dict[str, str]
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    masked: tuple[str, ...] = ()
+
+
+_STREET_FILTER = "(CAST(:street AS text) IS NULL OR {col} = :street)"
+
+LAYERS: dict[str, ExportLayer] = {
+    "streets": ExportLayer(
+        f"SELECT code, name, kind, synthetic, geom FROM streets "
+        f"WHERE {_STREET_FILTER.format(col='code')} ORDER BY code",
+        {"code": "区划代码", "name": "名称", "kind": "类型", "synthetic": "合成数据"},
+        {"kind": {"street": "街道", "town": "镇"}},
+    ),
+    "communities": ExportLayer(
+        f"SELECT m.code, m.name, s.name AS street, m.street_code, m.synthetic, m.geom "
+        f"FROM communities m JOIN streets s ON s.code = m.street_code "
+        f"WHERE {_STREET_FILTER.format(col='m.street_code')} ORDER BY m.code",
+        {"code": "社区代码", "name": "社区", "street": "街道", "street_code": "街道代码",
+         "synthetic": "合成数据"},
+    ),
+    "compounds": ExportLayer(
+        f"""SELECT x.code, x.name, array_to_string(x.aliases, '、') AS aliases, x.address,
+            s.name AS street, m.name AS community, x.build_year, x.households, x.buildings,
+            x.floors, x.management_mode, f.name AS firm, x.owners_committee, x.competent_dept,
+            x.is_sanwu, x.is_old, x.synthetic, x.geom
+        FROM compounds x LEFT JOIN streets s ON s.code = x.street_code
+        LEFT JOIN communities m ON m.id = x.community_id
+        LEFT JOIN property_firms f ON f.id = x.firm_id
+        WHERE {_STREET_FILTER.format(col='x.street_code')} ORDER BY x.code""",
+        {"code": "小区编码", "name": "小区名称", "aliases": "别名", "address": "地址",
+         "street": "街道", "community": "社区", "build_year": "建成年份", "households": "户数",
+         "buildings": "楼栋数", "floors": "最高层数", "management_mode": "管理模式",
+         "firm": "物业服务企业", "owners_committee": "业主组织", "competent_dept": "主管部门",
+         "is_sanwu": "三无小区", "is_old": "老旧小区", "synthetic": "合成数据"},
+        {"management_mode": models.MANAGEMENT_MODES, "owners_committee": models.OWNERS_COMMITTEE},
+    ),
+    "cases": ExportLayer(
+        f"""SELECT c.case_no, c.channel, c.received_at, k.name AS category, c.content, c.address,
+            c.level, d.name AS lead_dept, c.status, c.due_at, c.closed_at,
+            (c.status IN ('received', 'in_progress', 'reopened') AND c.due_at < now())
+                AS overdue,
+            c.satisfaction, s.name AS street, m.name AS community, x.name AS compound,
+            c.located_by, round(ST_X(c.geom)::numeric, 6) AS lon,
+            round(ST_Y(c.geom)::numeric, 6) AS lat, c.synthetic, c.geom
+        FROM cases c JOIN categories k ON k.code = c.category_code
+        JOIN departments d ON d.code = c.lead_dept
+        LEFT JOIN streets s ON s.code = c.street_code
+        LEFT JOIN communities m ON m.id = c.community_id
+        LEFT JOIN compounds x ON x.id = c.compound_id
+        WHERE {_STREET_FILTER.format(col='c.street_code')} ORDER BY c.received_at, c.id""",
+        {"case_no": "工单编号", "channel": "来源渠道", "received_at": "受理时间",
+         "category": "问题类别", "content": "诉求内容", "address": "事发地址", "level": "层级",
+         "lead_dept": "牵头部门", "status": "办理状态", "due_at": "办理时限",
+         "closed_at": "办结时间", "overdue": "是否超期", "satisfaction": "满意度",
+         "street": "街道", "community": "社区", "compound": "小区", "located_by": "定位方式",
+         "lon": "经度", "lat": "纬度", "synthetic": "合成数据"},
+        {"channel": models.CHANNELS, "level": models.LEVELS, "status": models.STATUSES,
+         "satisfaction": models.SATISFACTION, "located_by": models.LOCATED_BY},
+        masked=("content", "address"),
+    ),
+    "hazards": ExportLayer(
+        f"""SELECT h.id, h.theme, x.name AS compound, s.name AS street, h.description,
+            h.found_on, h.due_on, h.status, h.closed_on,
+            (h.status <> 'closed' AND h.due_on < current_date) AS overdue, h.synthetic, h.geom
+        FROM hazards h LEFT JOIN compounds x ON x.id = h.compound_id
+        LEFT JOIN streets s ON s.code = x.street_code
+        WHERE {_STREET_FILTER.format(col='x.street_code')} ORDER BY h.due_on, h.id""",
+        {"id": "隐患编号", "theme": "类别", "compound": "小区", "street": "街道",
+         "description": "隐患描述", "found_on": "发现日期", "due_on": "整改期限",
+         "status": "整改状态", "closed_on": "整改完成日期", "overdue": "是否逾期",
+         "synthetic": "合成数据"},
+        {"theme": models.HAZARD_THEMES, "status": models.HAZARD_STATUSES},
+    ),
+}
+
+
+def read_layer(con: sa.Connection, layer: str, street: str | None = None) -> gpd.GeoDataFrame:
+    """Read ``layer`` as a GeoDataFrame with Chinese headers and labels, in EPSG:4326."""
+    spec = LAYERS[layer]
+    gdf = gpd.read_postgis(sa.text(spec.sql), con, geom_col="geom", params={"street": street})
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    for col, labels in spec.labels.items():
+        gdf[col] = gdf[col].map(labels).astype(object)
+    for col in spec.masked:
+        gdf[col] = gdf[col].map(mask_phone)
+    for col in gdf.columns:
+        if isinstance(gdf[col].dtype, pd.DatetimeTZDtype):
+            # Local time without zone: what Excel and staff expect.
+            gdf[col] = gdf[col].dt.tz_convert(TZ).dt.tz_localize(None)
+        elif gdf[col].dtype == bool:
+            gdf[col] = gdf[col].map({True: "是", False: "否"})
+    return gdf.rename(columns=spec.columns).rename_geometry("geometry")
+
+
+def export(engine: Engine, layer: str, fmt: str, output: Path, *,
+           street: str | None = None) -> int:
+    """Write ``layer`` to ``output`` in ``fmt``; returns the number of rows written.
+
+    Raises
+    ------
+    InputFileError
+        When the street code is unknown or an xlsx would exceed Excel's row limit.
+    """
+    if layer not in LAYERS:
+        raise InputFileError(f"未知图层“{layer}”，可选：{'、'.join(LAYERS)}")
+    with engine.connect() as con:
+        if street and not con.execute(sa.text("SELECT 1 FROM streets WHERE code = :c"),
+                                      {"c": street}).first():
+            raise InputFileError(f"没有区划代码为 {street} 的街道或镇，请用 12 位统计区划代码")
+        gdf = read_layer(con, layer, street)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "geojson":
+        output.unlink(missing_ok=True)
+        gdf.to_file(output, driver="GeoJSON", engine="pyogrio")
+    elif fmt == "gpkg":
+        output.unlink(missing_ok=True)
+        gdf.to_file(output, driver="GPKG", layer=layer, engine="pyogrio")
+    elif fmt == "csv":
+        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(output, index=False,
+                                                          encoding="utf-8-sig")
+    elif fmt == "xlsx":
+        if len(gdf) > XLSX_MAX_ROWS:
+            raise InputFileError(
+                f"{len(gdf):,} 行超过 Excel 单表上限 {XLSX_MAX_ROWS:,} 行，请改用 --format csv "
+                "或按 --street 分街道导出")
+        write_xlsx(pd.DataFrame(gdf.drop(columns="geometry")), output, sheet=layer)
+    else:
+        raise InputFileError(f"不支持的格式“{fmt}”，可选 geojson、gpkg、csv、xlsx")
+    return len(gdf)
+
+
+def write_xlsx(frame: pd.DataFrame, output: Path | object, *, sheet: str) -> None:
+    """Write ``frame`` to an xlsx a clerk can use: frozen header, sensible column widths."""
+    with pd.ExcelWriter(output, engine="openpyxl") as xl:  # type: ignore[arg-type]
+        frame.to_excel(xl, index=False, sheet_name=sheet[:31])
+        ws = xl.sheets[sheet[:31]]
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(frame.columns, start=1):
+            sample = frame[col].head(200).astype(str).str.len().max() if len(frame) else 0
+            width = min(max(len(str(col)) * 2 + 2, int(sample or 0) + 2), 60)
+            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = width
