@@ -26,8 +26,17 @@ Say = Callable[[str], None]
 
 #: Tables the demo replaces; TRUNCATE ... CASCADE also empties any table that
 #: references them (imports, quarantine ...).
-DATA_TABLES = ("complainants", "cases", "hazards", "compounds", "property_firms", "communities",
-               "street_parts", "streets", "dataset_meta")
+DATA_TABLES = (
+    "complainants",
+    "cases",
+    "hazards",
+    "compounds",
+    "property_firms",
+    "communities",
+    "street_parts",
+    "streets",
+    "dataset_meta",
+)
 COPY_CHUNK = 200_000
 
 
@@ -38,7 +47,7 @@ def copy_rows(con: sa.Connection, table: str, columns: list[str], frame: pd.Data
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
         for start in range(0, len(frame), COPY_CHUNK):
             buf = io.StringIO()
-            frame.iloc[start:start + COPY_CHUNK][columns].to_csv(buf, header=False, index=False)
+            frame.iloc[start : start + COPY_CHUNK][columns].to_csv(buf, header=False, index=False)
             cp.write(buf.getvalue())
 
 
@@ -48,21 +57,37 @@ def _wkt(geoms: Iterable[object]) -> list[str]:
 
 def _write_areas(con: sa.Connection, demo: synthetic.Demo) -> None:
     con.execute(
-        sa.text("INSERT INTO streets (code, name, kind, geom, synthetic) VALUES "
-                "(:code, :name, :kind, ST_Multi(ST_GeomFromText(:wkt, 4326)), true)"),
-        [{"code": r.code, "name": r.name, "kind": r.kind, "wkt": r.geom.wkt}
-         for r in demo.streets.itertuples()],
+        sa.text(
+            "INSERT INTO streets (code, name, kind, geom, synthetic) VALUES "
+            "(:code, :name, :kind, ST_Multi(ST_GeomFromText(:wkt, 4326)), true)"
+        ),
+        [
+            {"code": r.code, "name": r.name, "kind": r.kind, "wkt": r.geom.wkt}
+            for r in demo.streets.itertuples()
+        ],
     )
     assign.refresh_street_parts(con)
     con.execute(
-        sa.text("INSERT INTO communities (id, code, name, street_code, geom, synthetic) VALUES "
-                "(:id, :code, :name, :street_code, ST_Multi(ST_GeomFromText(:wkt, 4326)), true)"),
-        [{"id": i + 1, "code": r.code, "name": r.name, "street_code": r.street_code,
-          "wkt": r.geom.wkt} for i, r in enumerate(demo.communities.itertuples())],
+        sa.text(
+            "INSERT INTO communities (id, code, name, street_code, geom, synthetic) VALUES "
+            "(:id, :code, :name, :street_code, ST_Multi(ST_GeomFromText(:wkt, 4326)), true)"
+        ),
+        [
+            {
+                "id": i + 1,
+                "code": r.code,
+                "name": r.name,
+                "street_code": r.street_code,
+                "wkt": r.geom.wkt,
+            }
+            for i, r in enumerate(demo.communities.itertuples())
+        ],
     )
     con.execute(
-        sa.text("INSERT INTO property_firms (id, name, credit_rating, list_status, synthetic) "
-                "VALUES (:id, :name, :credit_rating, :list_status, true)"),
+        sa.text(
+            "INSERT INTO property_firms (id, name, credit_rating, list_status, synthetic) "
+            "VALUES (:id, :name, :credit_rating, :list_status, true)"
+        ),
         demo.firms[["id", "name", "credit_rating", "list_status"]].to_dict("records"),
     )
     c = demo.compounds
@@ -74,14 +99,25 @@ def _write_areas(con: sa.Connection, demo: synthetic.Demo) -> None:
         VALUES (:id, :code, :name, :aliases, :address, :build_year, :households, :buildings,
             :floors, :management_mode, :firm_id, :owners_committee, :competent_dept,
             ST_Multi(ST_GeomFromText(:wkt, 4326)), true)"""),
-        [{"id": int(r.id), "code": r.code, "name": r.name, "aliases": list(r.aliases),
-          "address": r.address, "build_year": int(r.build_year), "households": int(r.households),
-          "buildings": int(r.buildings), "floors": int(r.floors),
-          "management_mode": r.management_mode,
-          "firm_id": None if r.firm_id is None else int(r.firm_id),
-          "owners_committee": r.owners_committee,
-          "competent_dept": r.competent_dept if isinstance(r.competent_dept, str) else None,
-          "wkt": r.geom.wkt} for r in c.itertuples()],
+        [
+            {
+                "id": int(r.id),
+                "code": r.code,
+                "name": r.name,
+                "aliases": list(r.aliases),
+                "address": r.address,
+                "build_year": int(r.build_year),
+                "households": int(r.households),
+                "buildings": int(r.buildings),
+                "floors": int(r.floors),
+                "management_mode": r.management_mode,
+                "firm_id": None if r.firm_id is None else int(r.firm_id),
+                "owners_committee": r.owners_committee,
+                "competent_dept": r.competent_dept if isinstance(r.competent_dept, str) else None,
+                "wkt": r.geom.wkt,
+            }
+            for r in c.itertuples()
+        ],
     )
     assign.assign_compounds(con)
     h = demo.hazards
@@ -91,23 +127,53 @@ def _write_areas(con: sa.Connection, demo: synthetic.Demo) -> None:
                              status, closed_on, synthetic)
         VALUES (:id, :theme, :compound_id, ST_GeomFromText(:wkt, 4326), :description,
                 :found_on, :due_on, :status, :closed_on, true)"""),
-        [{"id": int(r.id), "theme": r.theme, "compound_id": int(r.compound_id), "wkt": r.geom.wkt,
-          "description": r.description, "found_on": r.found_on, "due_on": r.due_on,
-          "status": r.status, "closed_on": r.closed_on} for r in h.itertuples()],
+        [
+            {
+                "id": int(r.id),
+                "theme": r.theme,
+                "compound_id": int(r.compound_id),
+                "wkt": r.geom.wkt,
+                "description": r.description,
+                "found_on": r.found_on,
+                "due_on": r.due_on,
+                "status": r.status,
+                "closed_on": r.closed_on,
+            }
+            for r in h.itertuples()
+        ],
     )
     for table in ("communities", "property_firms", "compounds", "hazards"):
-        con.execute(sa.text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
+        con.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        )
 
 
-CASE_STAGE_COLUMNS = ["id", "channel", "case_no", "received_at", "category_code", "content",
-                      "address", "lon", "lat", "located_by", "level", "lead_dept", "status",
-                      "due_at", "closed_at", "satisfaction"]
+CASE_STAGE_COLUMNS = [
+    "id",
+    "channel",
+    "case_no",
+    "received_at",
+    "category_code",
+    "content",
+    "address",
+    "lon",
+    "lat",
+    "located_by",
+    "level",
+    "lead_dept",
+    "status",
+    "due_at",
+    "closed_at",
+    "satisfaction",
+]
 
 
 def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
-    con.execute(sa.text("""
+    con.execute(
+        sa.text("""
         CREATE TEMP TABLE demo_cases_stage (
             id bigint, channel text, case_no text, received_at timestamp, category_code text,
             content text, address text, lon float8, lat float8, located_by text, level text,
@@ -116,7 +182,8 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
             geom geometry(Point, 4326) GENERATED ALWAYS AS (
                 CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END
             ) STORED
-        ) ON COMMIT DROP"""))
+        ) ON COMMIT DROP""")
+    )
     t0 = time.perf_counter()
     copy_rows(con, "demo_cases_stage", CASE_STAGE_COLUMNS, cases)
     say(f"  工单暂存（COPY）{len(cases):,} 条，{time.perf_counter() - t0:.1f} 秒")
@@ -126,7 +193,8 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
     t0 = time.perf_counter()
     # The demo's timestamps are local time in Kaili (UTC+8).
     with bulk.suspended_constraints(con, "cases", enabled=len(cases) >= 50_000):
-        con.execute(sa.text("""
+        con.execute(
+            sa.text("""
             INSERT INTO cases (id, channel, case_no, received_at, category_code, content,
                 address, geom, located_by, compound_id, community_id, street_code, level,
                 lead_dept, status, due_at, closed_at, satisfaction, synthetic, updated_at)
@@ -137,19 +205,28 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
                 s.closed_at AT TIME ZONE 'Asia/Shanghai', s.satisfaction, true,
                 s.received_at AT TIME ZONE 'Asia/Shanghai'
             FROM demo_cases_stage s LEFT JOIN demo_assigned a ON a.id = s.id
-            """))
+            """)
+        )
     say(f"  工单写入（含索引与外键校验）{time.perf_counter() - t0:.1f} 秒")
     people = cases.loc[cases.complainant.notna(), ["id", "complainant", "phone"]]
     with bulk.suspended_constraints(con, "complainants", enabled=len(people) >= 50_000):
-        copy_rows(con, "complainants", ["case_id", "name", "phone"],
-                  people.rename(columns={"id": "case_id", "complainant": "name"}))
-    con.execute(sa.text(
-        "SELECT setval(pg_get_serial_sequence('cases', 'id'), "
-        "(SELECT coalesce(max(id), 0) + 1 FROM cases), false)"))
+        copy_rows(
+            con,
+            "complainants",
+            ["case_id", "name", "phone"],
+            people.rename(columns={"id": "case_id", "complainant": "name"}),
+        )
+    con.execute(
+        sa.text(
+            "SELECT setval(pg_get_serial_sequence('cases', 'id'), "
+            "(SELECT coalesce(max(id), 0) + 1 FROM cases), false)"
+        )
+    )
 
 
-def build(engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.date,
-          say: Say = print) -> dict[str, int]:
+def build(
+    engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.date, say: Say = print
+) -> dict[str, int]:
     """Replace all data with the synthetic Kaili demo; return row counts per table.
 
     Parameters
@@ -175,14 +252,22 @@ def build(engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.da
         con.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         _write_areas(con, demo)
         _write_cases(con, cases, say)
-        meta = {"synthetic": "true", "generator": "propmap demo", "seed": str(seed),
-                "cases": str(n_cases), "as_of": as_of.isoformat(),
-                "note": "演示数据：街道、社区、小区边界与工单均为合成数据，仅城市轮廓与街道名称为真实"}
-        con.execute(sa.text("INSERT INTO dataset_meta (key, value) VALUES (:k, :v)"),
-                    [{"k": k, "v": v} for k, v in meta.items()])
+        meta = {
+            "synthetic": "true",
+            "generator": "propmap demo",
+            "seed": str(seed),
+            "cases": str(n_cases),
+            "as_of": as_of.isoformat(),
+            "note": "演示数据：街道、社区、小区边界与工单均为合成数据，仅城市轮廓与街道名称为真实",
+        }
+        con.execute(
+            sa.text("INSERT INTO dataset_meta (key, value) VALUES (:k, :v)"),
+            [{"k": k, "v": v} for k, v in meta.items()],
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
         con.execute(sa.text("ANALYZE"))
     with engine.connect() as con:
-        return {t: int(con.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
-                for t in ("streets", "communities", "property_firms", "compounds", "cases",
-                          "hazards")}
+        return {
+            t: int(con.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
+            for t in ("streets", "communities", "property_firms", "compounds", "cases", "hazards")
+        }

@@ -56,8 +56,13 @@ LAYERS: dict[str, ExportLayer] = {
         f"SELECT m.code, m.name, s.name AS street, m.street_code, m.synthetic, m.geom "
         f"FROM communities m JOIN streets s ON s.code = m.street_code "
         f"WHERE {_STREET_FILTER.format(col='m.street_code')} ORDER BY m.code",
-        {"code": "社区代码", "name": "社区", "street": "街道", "street_code": "街道代码",
-         "synthetic": "合成数据"},
+        {
+            "code": "社区代码",
+            "name": "社区",
+            "street": "街道",
+            "street_code": "街道代码",
+            "synthetic": "合成数据",
+        },
     ),
     "compounds": ExportLayer(
         f"""SELECT x.code, x.name, array_to_string(x.aliases, '、') AS aliases, x.address,
@@ -67,12 +72,26 @@ LAYERS: dict[str, ExportLayer] = {
         FROM compounds x LEFT JOIN streets s ON s.code = x.street_code
         LEFT JOIN communities m ON m.id = x.community_id
         LEFT JOIN property_firms f ON f.id = x.firm_id
-        WHERE {_STREET_FILTER.format(col='x.street_code')} ORDER BY x.code""",
-        {"code": "小区编码", "name": "小区名称", "aliases": "别名", "address": "地址",
-         "street": "街道", "community": "社区", "build_year": "建成年份", "households": "户数",
-         "buildings": "楼栋数", "floors": "最高层数", "management_mode": "管理模式",
-         "firm": "物业服务企业", "owners_committee": "业主组织", "competent_dept": "主管部门",
-         "is_sanwu": "三无小区", "is_old": "老旧小区", "synthetic": "合成数据"},
+        WHERE {_STREET_FILTER.format(col="x.street_code")} ORDER BY x.code""",
+        {
+            "code": "小区编码",
+            "name": "小区名称",
+            "aliases": "别名",
+            "address": "地址",
+            "street": "街道",
+            "community": "社区",
+            "build_year": "建成年份",
+            "households": "户数",
+            "buildings": "楼栋数",
+            "floors": "最高层数",
+            "management_mode": "管理模式",
+            "firm": "物业服务企业",
+            "owners_committee": "业主组织",
+            "competent_dept": "主管部门",
+            "is_sanwu": "三无小区",
+            "is_old": "老旧小区",
+            "synthetic": "合成数据",
+        },
         {"management_mode": models.MANAGEMENT_MODES, "owners_committee": models.OWNERS_COMMITTEE},
     ),
     "cases": ExportLayer(
@@ -88,15 +107,36 @@ LAYERS: dict[str, ExportLayer] = {
         LEFT JOIN streets s ON s.code = c.street_code
         LEFT JOIN communities m ON m.id = c.community_id
         LEFT JOIN compounds x ON x.id = c.compound_id
-        WHERE {_STREET_FILTER.format(col='c.street_code')} ORDER BY c.received_at, c.id""",
-        {"case_no": "工单编号", "channel": "来源渠道", "received_at": "受理时间",
-         "category": "问题类别", "content": "诉求内容", "address": "事发地址", "level": "层级",
-         "lead_dept": "牵头部门", "status": "办理状态", "due_at": "办理时限",
-         "closed_at": "办结时间", "overdue": "是否超期", "satisfaction": "满意度",
-         "street": "街道", "community": "社区", "compound": "小区", "located_by": "定位方式",
-         "lon": "经度", "lat": "纬度", "synthetic": "合成数据"},
-        {"channel": models.CHANNELS, "level": models.LEVELS, "status": models.STATUSES,
-         "satisfaction": models.SATISFACTION, "located_by": models.LOCATED_BY},
+        WHERE {_STREET_FILTER.format(col="c.street_code")} ORDER BY c.received_at, c.id""",
+        {
+            "case_no": "工单编号",
+            "channel": "来源渠道",
+            "received_at": "受理时间",
+            "category": "问题类别",
+            "content": "诉求内容",
+            "address": "事发地址",
+            "level": "层级",
+            "lead_dept": "牵头部门",
+            "status": "办理状态",
+            "due_at": "办理时限",
+            "closed_at": "办结时间",
+            "overdue": "是否超期",
+            "satisfaction": "满意度",
+            "street": "街道",
+            "community": "社区",
+            "compound": "小区",
+            "located_by": "定位方式",
+            "lon": "经度",
+            "lat": "纬度",
+            "synthetic": "合成数据",
+        },
+        {
+            "channel": models.CHANNELS,
+            "level": models.LEVELS,
+            "status": models.STATUSES,
+            "satisfaction": models.SATISFACTION,
+            "located_by": models.LOCATED_BY,
+        },
         masked=("content", "address"),
     ),
     "hazards": ExportLayer(
@@ -105,11 +145,20 @@ LAYERS: dict[str, ExportLayer] = {
             (h.status <> 'closed' AND h.due_on < current_date) AS overdue, h.synthetic, h.geom
         FROM hazards h LEFT JOIN compounds x ON x.id = h.compound_id
         LEFT JOIN streets s ON s.code = x.street_code
-        WHERE {_STREET_FILTER.format(col='x.street_code')} ORDER BY h.due_on, h.id""",
-        {"id": "隐患编号", "theme": "类别", "compound": "小区", "street": "街道",
-         "description": "隐患描述", "found_on": "发现日期", "due_on": "整改期限",
-         "status": "整改状态", "closed_on": "整改完成日期", "overdue": "是否逾期",
-         "synthetic": "合成数据"},
+        WHERE {_STREET_FILTER.format(col="x.street_code")} ORDER BY h.due_on, h.id""",
+        {
+            "id": "隐患编号",
+            "theme": "类别",
+            "compound": "小区",
+            "street": "街道",
+            "description": "隐患描述",
+            "found_on": "发现日期",
+            "due_on": "整改期限",
+            "status": "整改状态",
+            "closed_on": "整改完成日期",
+            "overdue": "是否逾期",
+            "synthetic": "合成数据",
+        },
         {"theme": models.HAZARD_THEMES, "status": models.HAZARD_STATUSES},
     ),
 }
@@ -134,8 +183,7 @@ def read_layer(con: sa.Connection, layer: str, street: str | None = None) -> gpd
     return gdf.rename(columns=spec.columns).rename_geometry("geometry")
 
 
-def export(engine: Engine, layer: str, fmt: str, output: Path, *,
-           street: str | None = None) -> int:
+def export(engine: Engine, layer: str, fmt: str, output: Path, *, street: str | None = None) -> int:
     """Write ``layer`` to ``output`` in ``fmt``; returns the number of rows written.
 
     Raises
@@ -146,8 +194,12 @@ def export(engine: Engine, layer: str, fmt: str, output: Path, *,
     if layer not in LAYERS:
         raise InputFileError(f"未知图层“{layer}”，可选：{'、'.join(LAYERS)}")
     with engine.connect() as con:
-        if street and not con.execute(sa.text("SELECT 1 FROM streets WHERE code = :c"),
-                                      {"c": street}).first():
+        if (
+            street
+            and not con.execute(
+                sa.text("SELECT 1 FROM streets WHERE code = :c"), {"c": street}
+            ).first()
+        ):
             raise InputFileError(f"没有区划代码为 {street} 的街道或镇，请用 12 位统计区划代码")
         gdf = read_layer(con, layer, street)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -158,13 +210,13 @@ def export(engine: Engine, layer: str, fmt: str, output: Path, *,
         output.unlink(missing_ok=True)
         gdf.to_file(output, driver="GPKG", layer=layer, engine="pyogrio")
     elif fmt == "csv":
-        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(output, index=False,
-                                                          encoding="utf-8-sig")
+        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(output, index=False, encoding="utf-8-sig")
     elif fmt == "xlsx":
         if len(gdf) > XLSX_MAX_ROWS:
             raise InputFileError(
                 f"{len(gdf):,} 行超过 Excel 单表上限 {XLSX_MAX_ROWS:,} 行，请改用 --format csv "
-                "或按 --street 分街道导出")
+                "或按 --street 分街道导出"
+            )
         write_xlsx(pd.DataFrame(gdf.drop(columns="geometry")), output, sheet=layer)
     else:
         raise InputFileError(f"不支持的格式“{fmt}”，可选 geojson、gpkg、csv、xlsx")

@@ -53,48 +53,295 @@ STREET_SEEDS_KM = {
 }
 #: Towns: rough direction of their seat from the centre in km, refined by k-means.
 TOWN_SEEDS_KM = {
-    "三棵树镇": (12, -2), "舟溪镇": (-2, -14), "旁海镇": (-6, 20), "湾水镇": (14, 14),
-    "炉山镇": (-14, 12), "万潮镇": (0, 12), "龙场镇": (-24, 10), "碧波镇": (-14, 0),
-    "下司镇": (-34, -4), "凯棠镇": (14, -14), "大风洞镇": (-26, 2),
+    "三棵树镇": (12, -2),
+    "舟溪镇": (-2, -14),
+    "旁海镇": (-6, 20),
+    "湾水镇": (14, 14),
+    "炉山镇": (-14, 12),
+    "万潮镇": (0, 12),
+    "龙场镇": (-24, 10),
+    "碧波镇": (-14, 0),
+    "下司镇": (-34, -4),
+    "凯棠镇": (14, -14),
+    "大风洞镇": (-26, 2),
 }
 CORE_RADII_M = (7500.0, 5800.0)
 
-COMMUNITY_STEMS = (
-    "金井 文化 营盘 韶山 清江 龙井 永丰 金泉 北京路 宁波路 环城 大学 民主 新华 映山 团结 "
-    "龙头河 凤凰 枫香 苗岭 鼓楼 万博 碧水 金山 华联 学府 桥头 青年 阳光 春晓 彩虹 博南 西出口 "
-    "东门 兴华 和平 建设 五里桥 开元 文昌 友谊 平安 光明 长青 丰收 新城 红星 向阳 白云 育才 "
-    "幸福 振兴 锦江 金鼎 经开 凯运 银河 金岸 宏图 龙泉 桂花 香樟 新街 老街 北门 南门 "
-    "东山 西山 迎宾 体育 花园 朝阳"
-).split()
-COMPOUND_STEMS = (
-    "锦绣 阳光 金色 翠湖 御景 华府 龙腾 凯旋 鸿福 丽景 江南 书香 东方 金域 盛世 世纪 "
-    "景园 怡和 嘉和 富康 瑞丰 恒大 碧桂 清江 苗岭 鼓楼 凤凰 龙泉 金泉 泰和 安居 福源 "
-    "康城 欣悦 明珠 学府 香榭 水岸 山水 星河 玉龙 枫林 紫薇 桂花 芙蓉 杏林 梧桐 翡翠 "
-    "银杏 春天 新天地 万象 时代 未来 天誉 融创 中天 汇景 锦江 金鼎 银河 宏图 龙井 映山"
-).split()
+COMMUNITY_STEMS = [
+    "金井",
+    "文化",
+    "营盘",
+    "韶山",
+    "清江",
+    "龙井",
+    "永丰",
+    "金泉",
+    "北京路",
+    "宁波路",
+    "环城",
+    "大学",
+    "民主",
+    "新华",
+    "映山",
+    "团结",
+    "龙头河",
+    "凤凰",
+    "枫香",
+    "苗岭",
+    "鼓楼",
+    "万博",
+    "碧水",
+    "金山",
+    "华联",
+    "学府",
+    "桥头",
+    "青年",
+    "阳光",
+    "春晓",
+    "彩虹",
+    "博南",
+    "西出口",
+    "东门",
+    "兴华",
+    "和平",
+    "建设",
+    "五里桥",
+    "开元",
+    "文昌",
+    "友谊",
+    "平安",
+    "光明",
+    "长青",
+    "丰收",
+    "新城",
+    "红星",
+    "向阳",
+    "白云",
+    "育才",
+    "幸福",
+    "振兴",
+    "锦江",
+    "金鼎",
+    "经开",
+    "凯运",
+    "银河",
+    "金岸",
+    "宏图",
+    "龙泉",
+    "桂花",
+    "香樟",
+    "新街",
+    "老街",
+    "北门",
+    "南门",
+    "东山",
+    "西山",
+    "迎宾",
+    "体育",
+    "花园",
+    "朝阳",
+]
+COMPOUND_STEMS = [
+    "锦绣",
+    "阳光",
+    "金色",
+    "翠湖",
+    "御景",
+    "华府",
+    "龙腾",
+    "凯旋",
+    "鸿福",
+    "丽景",
+    "江南",
+    "书香",
+    "东方",
+    "金域",
+    "盛世",
+    "世纪",
+    "景园",
+    "怡和",
+    "嘉和",
+    "富康",
+    "瑞丰",
+    "恒大",
+    "碧桂",
+    "清江",
+    "苗岭",
+    "鼓楼",
+    "凤凰",
+    "龙泉",
+    "金泉",
+    "泰和",
+    "安居",
+    "福源",
+    "康城",
+    "欣悦",
+    "明珠",
+    "学府",
+    "香榭",
+    "水岸",
+    "山水",
+    "星河",
+    "玉龙",
+    "枫林",
+    "紫薇",
+    "桂花",
+    "芙蓉",
+    "杏林",
+    "梧桐",
+    "翡翠",
+    "银杏",
+    "春天",
+    "新天地",
+    "万象",
+    "时代",
+    "未来",
+    "天誉",
+    "融创",
+    "中天",
+    "汇景",
+    "锦江",
+    "金鼎",
+    "银河",
+    "宏图",
+    "龙井",
+    "映山",
+]
 SUFFIXES_NEW = ("小区", "花园", "苑", "家园", "公馆", "华庭", "府", "城")
 SUFFIXES_OLD = ("小区", "新村", "宿舍", "生活区", "住宅区")
 WORK_UNITS = (
-    "州供电局", "凯里发电厂", "州粮食局", "市自来水公司", "州人民医院", "凯里钢铁厂",
-    "州运输公司", "市建筑公司", "州农机厂", "凯里卷烟厂", "州邮电局", "市食品公司",
+    "州供电局",
+    "凯里发电厂",
+    "州粮食局",
+    "市自来水公司",
+    "州人民医院",
+    "凯里钢铁厂",
+    "州运输公司",
+    "市建筑公司",
+    "州农机厂",
+    "凯里卷烟厂",
+    "州邮电局",
+    "市食品公司",
 )
-ROADS = (
-    "北京东路 北京西路 韶山南路 韶山北路 营盘东路 营盘西路 环城西路 环城东路 文化北路 "
-    "文化南路 宁波路 清江路 永丰路 大学路 开怀大道 凯运大道 金井路 民主路 建设路 鸭塘大道"
-).split()
-FIRM_STEMS = (
-    "金泉 清江 苗岭 龙头河 碧水 鼎盛 华联 凯宏 恒泰 万家 安居 嘉禾 凯运 黔东 诚信 "
-    "和美 康居 新世纪 锦程 宏达"
-).split()
-SURNAMES = "王 李 张 刘 陈 杨 吴 龙 潘 杨 石 邰 顾 罗 黄 欧 文 蒋 田 姚".split()
-GIVEN = "明 华 芳 军 敏 静 丽 强 磊 洋 艳 勇 霞 平 刚 桂英 秀兰 光荣 德华 国强".split()
+ROADS = [
+    "北京东路",
+    "北京西路",
+    "韶山南路",
+    "韶山北路",
+    "营盘东路",
+    "营盘西路",
+    "环城西路",
+    "环城东路",
+    "文化北路",
+    "文化南路",
+    "宁波路",
+    "清江路",
+    "永丰路",
+    "大学路",
+    "开怀大道",
+    "凯运大道",
+    "金井路",
+    "民主路",
+    "建设路",
+    "鸭塘大道",
+]
+FIRM_STEMS = [
+    "金泉",
+    "清江",
+    "苗岭",
+    "龙头河",
+    "碧水",
+    "鼎盛",
+    "华联",
+    "凯宏",
+    "恒泰",
+    "万家",
+    "安居",
+    "嘉禾",
+    "凯运",
+    "黔东",
+    "诚信",
+    "和美",
+    "康居",
+    "新世纪",
+    "锦程",
+    "宏达",
+]
+SURNAMES = [
+    "王",
+    "李",
+    "张",
+    "刘",
+    "陈",
+    "杨",
+    "吴",
+    "龙",
+    "潘",
+    "杨",
+    "石",
+    "邰",
+    "顾",
+    "罗",
+    "黄",
+    "欧",
+    "文",
+    "蒋",
+    "田",
+    "姚",
+]
+GIVEN = [
+    "明",
+    "华",
+    "芳",
+    "军",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "秀兰",
+    "光荣",
+    "德华",
+    "国强",
+]
 
 #: Share of cases per category in a year (sums to 1 after normalising).
 CATEGORY_MIX = {
-    "PM01": 18, "PM02": 11, "PM03": 2, "PM04": 2, "PM05": 2, "PM06": 1.5, "PM07": 5, "PM08": 3,
-    "PM09": 2, "PM10": 7, "PM11": 4, "PM12": 8, "PM13": 5, "PM14": 6, "PM15": 6, "PM16": 4,
-    "PM17": 1.5, "PM18": 6, "PM19": 2, "PM20": 1, "PM21": 0.5, "PM22": 1, "PM23": 0.5,
-    "PM24": 0.5, "PM25": 2, "PM26": 0.5, "PM27": 1, "PM99": 3,
+    "PM01": 18,
+    "PM02": 11,
+    "PM03": 2,
+    "PM04": 2,
+    "PM05": 2,
+    "PM06": 1.5,
+    "PM07": 5,
+    "PM08": 3,
+    "PM09": 2,
+    "PM10": 7,
+    "PM11": 4,
+    "PM12": 8,
+    "PM13": 5,
+    "PM14": 6,
+    "PM15": 6,
+    "PM16": 4,
+    "PM17": 1.5,
+    "PM18": 6,
+    "PM19": 2,
+    "PM20": 1,
+    "PM21": 0.5,
+    "PM22": 1,
+    "PM23": 0.5,
+    "PM24": 0.5,
+    "PM25": 2,
+    "PM26": 0.5,
+    "PM27": 1,
+    "PM99": 3,
 }
 #: Month in which each theme peaks (water and noise in summer, fire in winter).
 THEME_PEAK_MONTH = {"utilities": 7, "security": 7, "environment": 6, "fire": 1, "elevator": 8}
@@ -105,8 +352,14 @@ CONTENT_TEMPLATES = (
     "{place}业主反映{kw}，请核实处理。",
 )
 HAZARD_TEXT = {
-    "fire": ("楼道堆放杂物占用疏散通道", "消防栓无水", "灭火器过期", "电动车楼道充电",
-             "消防通道被车辆占用", "安全出口上锁"),
+    "fire": (
+        "楼道堆放杂物占用疏散通道",
+        "消防栓无水",
+        "灭火器过期",
+        "电动车楼道充电",
+        "消防通道被车辆占用",
+        "安全出口上锁",
+    ),
     "elevator": ("电梯超期未检验", "电梯频繁故障停运", "电梯困人", "电梯维保记录缺失"),
     "security": ("门禁损坏", "监控设施缺失", "围墙破损", "夜间无人值守"),
 }
@@ -184,7 +437,9 @@ def make_divisions(rng: np.random.Generator) -> gpd.GeoDataFrame:
     """The 9 street offices and 11 towns, partitioning Kaili's real outline."""
     outline = _local(reference.kaili_outline())
     cx, cy = _to_local.transform(*CENTRE)
-    core = shapely.affinity.scale(Point(cx, cy).buffer(1.0, 64), *CORE_RADII_M).intersection(outline)
+    core = shapely.affinity.scale(Point(cx, cy).buffer(1.0, 64), *CORE_RADII_M).intersection(
+        outline
+    )
     divisions = {r["name"]: r for r in reference.divisions()}
     street_names = list(STREET_SEEDS_KM)
     seeds = np.array([(cx + e * 1000, cy + n * 1000) for e, n in STREET_SEEDS_KM.values()])
@@ -224,8 +479,14 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
             names = [f"{s.name[:-1]}社区"]
         for i, (name, cell) in enumerate(zip(names, cells, strict=True)):
             # Clip again in WGS84: straight edges in metres bend slightly in degrees.
-            rows.append({"code": f"{s.code[:9]}{i + 1:03d}", "name": name,
-                         "street_code": s.code, "geom": _multi(_wgs(cell).intersection(s.geom))})
+            rows.append(
+                {
+                    "code": f"{s.code[:9]}{i + 1:03d}",
+                    "name": name,
+                    "street_code": s.code,
+                    "geom": _multi(_wgs(cell).intersection(s.geom)),
+                }
+            )
     return gpd.GeoDataFrame(rows, geometry="geom", crs="EPSG:4326")
 
 
@@ -233,22 +494,28 @@ def make_firms(rng: np.random.Generator, n: int = 20) -> pd.DataFrame:
     """``n`` property firms with credit ratings and a few on the red/black list."""
     stems = rng.permutation(FIRM_STEMS)[:n]
     rating = rng.choice(["A", "B", "C", "D"], n, p=[0.3, 0.4, 0.2, 0.1])
-    status = np.where(rating == "A", np.where(rng.random(n) < 0.3, "red", "none"),
-                      np.where((rating == "D") & (rng.random(n) < 0.7), "black", "none"))
+    status = np.where(
+        rating == "A",
+        np.where(rng.random(n) < 0.3, "red", "none"),
+        np.where((rating == "D") & (rng.random(n) < 0.7), "black", "none"),
+    )
     cx, cy = _to_local.transform(*CENTRE)
-    return pd.DataFrame({
-        "id": np.arange(1, n + 1),
-        "name": [f"凯里市{s}物业服务有限公司" for s in stems],
-        "credit_rating": rating,
-        "list_status": status,
-        "home_x": cx + rng.normal(0, 3000, n),
-        "home_y": cy + rng.normal(0, 2500, n),
-        "size": rng.lognormal(0, 0.8, n),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "name": [f"凯里市{s}物业服务有限公司" for s in stems],
+            "credit_rating": rating,
+            "list_status": status,
+            "home_x": cx + rng.normal(0, 3000, n),
+            "home_y": cy + rng.normal(0, 2500, n),
+            "size": rng.lognormal(0, 0.8, n),
+        }
+    )
 
 
-def _rectangles(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray,
-                angle: np.ndarray) -> np.ndarray:
+def _rectangles(
+    cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray, angle: np.ndarray
+) -> np.ndarray:
     corners = np.array([(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5)])
     dx = corners[None, :, 0] * w[:, None]
     dy = corners[None, :, 1] * h[:, None]
@@ -258,8 +525,12 @@ def _rectangles(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray,
     return shapely.polygons(np.stack([x, y], axis=2))
 
 
-def make_compounds(streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                   firms: pd.DataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+def make_compounds(
+    streets: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    firms: pd.DataFrame,
+    rng: np.random.Generator,
+) -> gpd.GeoDataFrame:
     """800–1,200 compounds: old ones near the centre, 6–9 % of them 三无."""
     spacing = 240.0
     cx0, cy0 = _to_local.transform(*CENTRE)
@@ -269,8 +540,10 @@ def make_compounds(streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     cand = []
     for i, (cell, street) in enumerate(zip(comm_local, communities.street_code, strict=True)):
         minx, miny, maxx, maxy = cell.bounds
-        gx, gy = np.meshgrid(np.arange(minx - minx % spacing, maxx, spacing),
-                             np.arange(miny - miny % spacing, maxy, spacing))
+        gx, gy = np.meshgrid(
+            np.arange(minx - minx % spacing, maxx, spacing),
+            np.arange(miny - miny % spacing, maxy, spacing),
+        )
         gx, gy = gx.ravel() + spacing / 2, gy.ravel() + spacing / 2
         n = len(gx)
         w, h = rng.uniform(60, 160, n), rng.uniform(60, 160, n)
@@ -285,19 +558,26 @@ def make_compounds(streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
             cand.append((i, rects[j], gx[j], gy[j], d[j], weight[j], w[j], h[j], ang[j]))
     target = int(rng.integers(900, 1100))
     weights = np.array([c[5] for c in cand])
-    pick = np.sort(rng.choice(len(cand), size=min(target, len(cand)), replace=False,
-                              p=weights / weights.sum()))
+    pick = np.sort(
+        rng.choice(len(cand), size=min(target, len(cand)), replace=False, p=weights / weights.sum())
+    )
     chosen = [cand[k] for k in pick]
     n = len(chosen)
     d = np.array([c[4] for c in chosen])
     area = np.array([c[1].area for c in chosen])
 
     old = rng.random(n) < 0.85 * np.exp(-d / 2.2) + 0.06
-    build_year = np.where(old, rng.integers(1978, 2001, n),
-                          np.clip(2001 + (rng.random(n) ** 0.7 * 24).astype(int), 2001, 2024))
+    build_year = np.where(
+        old,
+        rng.integers(1978, 2001, n),
+        np.clip(2001 + (rng.random(n) ** 0.7 * 24).astype(int), 2001, 2024),
+    )
     high = ~old & (rng.random(n) < 0.6)
-    floors = np.where(old, rng.choice([5, 6, 6, 7, 7, 8], n),
-                      np.where(high, rng.integers(11, 34, n), rng.integers(6, 10, n)))
+    floors = np.where(
+        old,
+        rng.choice([5, 6, 6, 7, 7, 8], n),
+        np.where(high, rng.integers(11, 34, n), rng.integers(6, 10, n)),
+    )
     buildings = np.clip((area / np.where(high, 3500, 1800)).astype(int), 1, 40)
     households = buildings * floors * rng.integers(2, 7, n)
 
@@ -312,16 +592,24 @@ def make_compounds(streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
         rng.choice(["property_firm", "owners_self"], n, p=[0.95, 0.05]),
     ).astype(object)
     mode[sanwu] = rng.choice(["none", "street_custody"], n_sanwu, p=[0.55, 0.45])
-    committee = np.where(mode == "owners_self", "established",
-                         rng.choice(["established", "preparing", "none"], n, p=[0.4, 0.1, 0.5]))
+    committee = np.where(
+        mode == "owners_self",
+        "established",
+        rng.choice(["established", "preparing", "none"], n, p=[0.4, 0.1, 0.5]),
+    )
     committee = np.where(sanwu, "none", committee).astype(object)
     unit = rng.choice(WORK_UNITS, n)
     competent = np.where(mode == "work_unit", unit, None)
 
     cx = np.array([c[2] for c in chosen])
     cy = np.array([c[3] for c in chosen])
-    fd = np.hypot(cx[:, None] - firms.home_x.to_numpy()[None, :],
-                  cy[:, None] - firms.home_y.to_numpy()[None, :]) / 1000.0
+    fd = (
+        np.hypot(
+            cx[:, None] - firms.home_x.to_numpy()[None, :],
+            cy[:, None] - firms.home_y.to_numpy()[None, :],
+        )
+        / 1000.0
+    )
     fw = firms["size"].to_numpy()[None, :] * np.exp(-fd / 3.0)
     firm_idx = np.array([rng.choice(len(firms), p=row / row.sum()) for row in fw])
     firm_id = np.where(mode == "property_firm", firms.id.to_numpy()[firm_idx], None)
@@ -354,35 +642,45 @@ def make_compounds(streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
             alias.append(f"老{base}")
         aliases.append(alias)
         names.append(name)
-        addresses.append(f"凯里市{street_name[street]}{rng.choice(ROADS)}{int(rng.integers(1, 300))}号")
+        addresses.append(
+            f"凯里市{street_name[street]}{rng.choice(ROADS)}{int(rng.integers(1, 300))}号"
+        )
 
     comm = communities.iloc[comm_idx]
-    gdf = gpd.GeoDataFrame({
-        "id": np.arange(1, n + 1),
-        "code": [f"KL{c[:9][-3:]}{k + 1:05d}" for k, c in enumerate(comm.street_code)],
-        "name": names,
-        "aliases": aliases,
-        "address": addresses,
-        "build_year": build_year.astype(int),
-        "households": households.astype(int),
-        "buildings": buildings.astype(int),
-        "floors": floors.astype(int),
-        "management_mode": mode,
-        "firm_id": firm_id,
-        "owners_committee": committee,
-        "competent_dept": competent,
-        "sanwu": sanwu,
-        "old": old,
-        "x": cx, "y": cy,
-        "w": [c[6] for c in chosen], "h": [c[7] for c in chosen], "angle": [c[8] for c in chosen],
-        "geom": [_wgs(MultiPolygon([c[1]])) for c in chosen],
-    }, geometry="geom", crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "code": [f"KL{c[:9][-3:]}{k + 1:05d}" for k, c in enumerate(comm.street_code)],
+            "name": names,
+            "aliases": aliases,
+            "address": addresses,
+            "build_year": build_year.astype(int),
+            "households": households.astype(int),
+            "buildings": buildings.astype(int),
+            "floors": floors.astype(int),
+            "management_mode": mode,
+            "firm_id": firm_id,
+            "owners_committee": committee,
+            "competent_dept": competent,
+            "sanwu": sanwu,
+            "old": old,
+            "x": cx,
+            "y": cy,
+            "w": [c[6] for c in chosen],
+            "h": [c[7] for c in chosen],
+            "angle": [c[8] for c in chosen],
+            "geom": [_wgs(MultiPolygon([c[1]])) for c in chosen],
+        },
+        geometry="geom",
+        crs="EPSG:4326",
+    )
     gdf["hotness"] = rng.lognormal(0, 1.0, n) * np.where(sanwu, 2.5, 1.0) * np.where(old, 1.6, 1.0)
     return gdf
 
 
-def make_hazards(compounds: gpd.GeoDataFrame, as_of: dt.date,
-                 rng: np.random.Generator) -> gpd.GeoDataFrame:
+def make_hazards(
+    compounds: gpd.GeoDataFrame, as_of: dt.date, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """Fire hazards skewed to old compounds, elevators in tall ones, security in 三无."""
     rows = []
     for theme, rate in (
@@ -402,21 +700,35 @@ def make_hazards(compounds: gpd.GeoDataFrame, as_of: dt.date,
     due = found + np.array([dt.timedelta(days=int(x)) for x in limit])
     age = np.array([(as_of - f).days for f in found])
     u = rng.random(n)
-    status = np.where(u < np.clip(age / 120, 0, 0.75), "closed",
-                      np.where(u < np.clip(age / 120, 0, 0.75) + 0.15, "rectifying", "open"))
-    closed_on = [f + dt.timedelta(days=int(min(a, rng.integers(3, 60)))) if s == "closed" else None
-                 for f, a, s in zip(found, age, status, strict=True)]
+    status = np.where(
+        u < np.clip(age / 120, 0, 0.75),
+        "closed",
+        np.where(u < np.clip(age / 120, 0, 0.75) + 0.15, "rectifying", "open"),
+    )
+    closed_on = [
+        f + dt.timedelta(days=int(min(a, rng.integers(3, 60)))) if s == "closed" else None
+        for f, a, s in zip(found, age, status, strict=True)
+    ]
     lon, lat = _in_compound(compounds, idx, rng.uniform(-0.4, 0.4, n), rng.uniform(-0.4, 0.4, n))
     geoms = shapely.points(lon, lat)
-    return gpd.GeoDataFrame({
-        "id": np.arange(1, n + 1),
-        "theme": theme,
-        "compound_id": compounds.id.to_numpy()[idx],
-        "description": [f"{compounds.name.iloc[i]}：{rng.choice(HAZARD_TEXT[t])}"
-                        for t, i in zip(theme, idx, strict=True)],
-        "found_on": found, "due_on": due, "status": status, "closed_on": closed_on,
-        "geom": geoms,
-    }, geometry="geom", crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "theme": theme,
+            "compound_id": compounds.id.to_numpy()[idx],
+            "description": [
+                f"{compounds.name.iloc[i]}：{rng.choice(HAZARD_TEXT[t])}"
+                for t, i in zip(theme, idx, strict=True)
+            ],
+            "found_on": found,
+            "due_on": due,
+            "status": status,
+            "closed_on": closed_on,
+            "geom": geoms,
+        },
+        geometry="geom",
+        crs="EPSG:4326",
+    )
 
 
 def make_demo(seed: int, as_of: dt.date) -> Demo:
@@ -430,8 +742,9 @@ def make_demo(seed: int, as_of: dt.date) -> Demo:
     return Demo(streets, communities, firms, compounds, hazards)
 
 
-def _in_compound(comp: gpd.GeoDataFrame, idx: np.ndarray, u: np.ndarray,
-                 v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _in_compound(
+    comp: gpd.GeoDataFrame, idx: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon/lat at fractions ``u``, ``v`` (−0.5…0.5 is inside) of compound ``idx``."""
     w, h, ang = comp.w.to_numpy()[idx], comp.h.to_numpy()[idx], comp.angle.to_numpy()[idx]
     lx = comp.x.to_numpy()[idx] + u * w * np.cos(ang) - v * h * np.sin(ang)
@@ -476,14 +789,17 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
         elif theme == "fire":
             w = w * np.where(comp.old, 2.5, 1.0)
         cidx[sel] = rng.choice(len(comp), len(sel), p=w / w.sum())
-    hour_w = np.array([1, 1, 1, 1, 1, 2, 4, 10, 18, 22, 22, 18, 12, 14, 18, 20, 18, 14,
-                       12, 14, 14, 10, 5, 2], float)
+    hour_w = np.array(
+        [1, 1, 1, 1, 1, 2, 4, 10, 18, 22, 22, 18, 12, 14, 18, 20, 18, 14, 12, 14, 14, 10, 5, 2],
+        float,
+    )
     seconds = rng.choice(24, n, p=hour_w / hour_w.sum()) * 3600 + rng.integers(0, 3600, n)
     received = (days.to_numpy()[day] + seconds.astype("timedelta64[s]")).astype("datetime64[s]")
 
     # Location.
-    how = rng.choice(["inside", "outside", "away", "name", "none"], n,
-                     p=[0.80, 0.07, 0.04, 0.06, 0.03])
+    how = rng.choice(
+        ["inside", "outside", "away", "name", "none"], n, p=[0.80, 0.07, 0.04, 0.06, 0.03]
+    )
     u, v = rng.uniform(-0.45, 0.45, n), rng.uniform(-0.45, 0.45, n)
     out = how == "outside"
     side = rng.integers(0, 4, n)
@@ -503,8 +819,7 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
         lon[away], lat[away] = np.round(a_lon, 6), np.round(a_lat, 6)
     lon = np.where(how == "none", np.nan, lon)
     lat = np.where(how == "none", np.nan, lat)
-    located_by = np.select([how == "name", how == "none"], ["compound_name", "none"],
-                           "coordinates")
+    located_by = np.select([how == "name", how == "none"], ["compound_name", "none"], "coordinates")
 
     # Channel, level, routing.
     channel = rng.choice(["12345", "mailbox", "petition"], n, p=[0.80, 0.12, 0.08])
@@ -516,25 +831,33 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
     end = np.datetime64(pd.Timestamp(as_of) + pd.Timedelta(days=1), "s")
     age_d = (end - received).astype("timedelta64[s]").astype(float) / 86400
 
-    p_closed = np.where(age_d > 3 * limit, 0.975, np.clip(1 - np.exp(-age_d / (0.45 * limit)), 0, 0.95))
+    p_closed = np.where(
+        age_d > 3 * limit, 0.975, np.clip(1 - np.exp(-age_d / (0.45 * limit)), 0, 0.95)
+    )
     closed = rng.random(n) < p_closed
     dur_d = rng.gamma(2.0, 0.3 * limit) * np.where(rng.random(n) < 0.1, 2.5, 1.0)
     dur_d = np.minimum(dur_d, np.maximum(age_d - 0.01, 0.01))
-    closed_at = np.where(closed, received + (dur_d * 86400).astype("timedelta64[s]"),
-                         np.datetime64("NaT"))
+    closed_at = np.where(
+        closed, received + (dur_d * 86400).astype("timedelta64[s]"), np.datetime64("NaT")
+    )
     visited = closed & (age_d > 7) & (rng.random(n) < 0.65)
     reopened = ~closed & (rng.random(n) < 0.02)
-    status = np.select([visited, closed, reopened, age_d < 1], ["visited", "closed", "reopened",
-                                                                "received"], "in_progress")
+    status = np.select(
+        [visited, closed, reopened, age_d < 1],
+        ["visited", "closed", "reopened", "received"],
+        "in_progress",
+    )
     overdue = ~closed & (due < end)
     level = np.where(overdue & (rng.random(n) < 0.5), np.minimum(level + 1, 2), level)
     level = np.where((rng.random(n) < 0.04), np.minimum(level + 1, 2), level)
     sanwu = comp.sanwu.to_numpy()[cidx]
     sat_p = np.where(sanwu, 0.62, 0.80)
     r = rng.random(n)
-    satisfaction = np.where(~visited, None, np.where(r < sat_p, "satisfied",
-                                                     np.where(r < sat_p + 0.13, "basic",
-                                                              "unsatisfied")))
+    satisfaction = np.where(
+        ~visited,
+        None,
+        np.where(r < sat_p, "satisfied", np.where(r < sat_p + 0.13, "basic", "unsatisfied")),
+    )
 
     names = comp.name.to_numpy()[cidx]
     kw = np.array([rng.choice(cats.loc[c, "keywords"] or ["物业纠纷"]) for c in codes])
@@ -543,40 +866,48 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
     tmpl = rng.integers(0, len(CONTENT_TEMPLATES), n)
     building = rng.integers(1, 12, n)
     unit = rng.integers(1, 5, n)
-    content = [CONTENT_TEMPLATES[t].format(place=f"{p}{b}栋", kw=k)
-               for t, p, b, k in zip(tmpl, names, building, kw_pick, strict=True)]
-    address = [f"{a}{p}{b}栋{un}单元" for a, p, b, un in
-               zip(comp.address.to_numpy()[cidx], names, building, unit, strict=True)]
+    content = [
+        CONTENT_TEMPLATES[t].format(place=f"{p}{b}栋", kw=k)
+        for t, p, b, k in zip(tmpl, names, building, kw_pick, strict=True)
+    ]
+    address = [
+        f"{a}{p}{b}栋{un}单元"
+        for a, p, b, un in zip(comp.address.to_numpy()[cidx], names, building, unit, strict=True)
+    ]
     away_mask = how == "away"
     address = np.where(away_mask, None, np.array(address, dtype=object))
 
     prefix = {"12345": "RX", "mailbox": "SZXX", "petition": "XF"}
     datestr = pd.to_datetime(received).strftime("%Y%m%d").to_numpy()
-    case_no = [f"{prefix[c]}{d}{i:07d}" for c, d, i in zip(channel, datestr, range(1, n + 1),
-                                                          strict=True)]
+    case_no = [
+        f"{prefix[c]}{d}{i:07d}" for c, d, i in zip(channel, datestr, range(1, n + 1), strict=True)
+    ]
     has_person = rng.random(n) < 0.8
     surname = rng.choice(SURNAMES, n)
     given = rng.choice(GIVEN, n)
     phone = rng.integers(13_000_000_000, 19_999_999_999, n)
     order = np.argsort(received, kind="stable")
-    df = pd.DataFrame({
-        "id": np.arange(1, n + 1),
-        "channel": channel[order],
-        "case_no": np.array(case_no)[order],
-        "received_at": received[order],
-        "category_code": category[order],
-        "content": np.array(content)[order],
-        "address": address[order],
-        "lon": lon[order], "lat": lat[order],
-        "located_by": located_by[order],
-        "compound_hint": comp.id.to_numpy()[cidx][order],
-        "level": np.array(["community", "street", "city"])[level][order],
-        "lead_dept": cats.lead_dept.reindex(category).to_numpy()[order],
-        "status": status[order],
-        "due_at": due[order],
-        "closed_at": closed_at[order],
-        "satisfaction": satisfaction[order],
-        "complainant": np.where(has_person, np.char.add(surname, given), None)[order],
-        "phone": np.where(has_person, phone.astype(str), None)[order],
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "channel": channel[order],
+            "case_no": np.array(case_no)[order],
+            "received_at": received[order],
+            "category_code": category[order],
+            "content": np.array(content)[order],
+            "address": address[order],
+            "lon": lon[order],
+            "lat": lat[order],
+            "located_by": located_by[order],
+            "compound_hint": comp.id.to_numpy()[cidx][order],
+            "level": np.array(["community", "street", "city"])[level][order],
+            "lead_dept": cats.lead_dept.reindex(category).to_numpy()[order],
+            "status": status[order],
+            "due_at": due[order],
+            "closed_at": closed_at[order],
+            "satisfaction": satisfaction[order],
+            "complainant": np.where(has_person, np.char.add(surname, given), None)[order],
+            "phone": np.where(has_person, phone.astype(str), None)[order],
+        }
+    )
     return df

@@ -41,13 +41,15 @@ def refresh_street_parts(con: sa.Connection, max_vertices: int = 128) -> int:
 
 def assign_compounds(con: sa.Connection) -> int:
     """Set each compound's community and street from the point on its surface."""
-    res = con.execute(sa.text("""
+    res = con.execute(
+        sa.text("""
         UPDATE compounds x SET
             community_id = (SELECT m.id FROM communities m
                             WHERE ST_Intersects(m.geom, ST_PointOnSurface(x.geom)) LIMIT 1),
             street_code = (SELECT p.street_code FROM street_parts p
                            WHERE ST_Intersects(p.geom, ST_PointOnSurface(x.geom)) LIMIT 1)
-    """))
+    """)
+    )
     return res.rowcount
 
 
@@ -87,10 +89,11 @@ def lateral_sql(point: str) -> str:
 #: Select-list expressions that go with :func:`lateral_sql`.
 COMPOUND_ID = "coalesce(a_in.id, a_near.id)"
 COMMUNITY_ID = "coalesce(a_in.community_id, a_near.community_id, a_cm.id)"
-STREET_CODE = ("coalesce(a_in.street_code, a_near.street_code, a_cm.street_code, "
-               "a_st.street_code)")
-ASSIGNED = (f"{COMPOUND_ID} AS a_compound_id, {COMMUNITY_ID} AS a_community_id, "
-            f"{STREET_CODE} AS a_street_code")
+STREET_CODE = "coalesce(a_in.street_code, a_near.street_code, a_cm.street_code, a_st.street_code)"
+ASSIGNED = (
+    f"{COMPOUND_ID} AS a_compound_id, {COMMUNITY_ID} AS a_community_id, "
+    f"{STREET_CODE} AS a_street_code"
+)
 
 
 def params() -> dict[str, float]:
@@ -111,22 +114,29 @@ def assign_points(con: sa.Connection, table: str, into: str = "assigned") -> int
 
     Returns the number of rows assigned to a compound.
     """
-    has_gist = con.execute(sa.text(
-        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = CAST(:t AS regclass) "
-        "AND a.amname = 'gist'"), {"t": table}).first()
+    has_gist = con.execute(
+        sa.text(
+            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = CAST(:t AS regclass) "
+            "AND a.amname = 'gist'"
+        ),
+        {"t": table},
+    ).first()
     if not has_gist:
         con.execute(sa.text(f"CREATE INDEX ON {table} USING gist (geom)"))
     con.execute(sa.text(f"ANALYZE {table}"))
     con.execute(sa.text(f"DROP TABLE IF EXISTS {into}"))
-    con.execute(sa.text(f"""
+    con.execute(
+        sa.text(f"""
         CREATE TEMP TABLE {into} ON COMMIT DROP AS
         SELECT DISTINCT ON (s.id) s.id, x.id AS compound_id, x.community_id, x.street_code
         FROM compounds x JOIN {table} s ON ST_Intersects(x.geom, s.geom)
-        ORDER BY s.id, ST_Area(x.geom)"""))
+        ORDER BY s.id, ST_Area(x.geom)""")
+    )
     con.execute(sa.text(f"CREATE UNIQUE INDEX ON {into} (id)"))
     inside = con.execute(sa.text(f"SELECT count(*) FROM {into}")).scalar() or 0
-    near = con.execute(sa.text(f"""
+    near = con.execute(
+        sa.text(f"""
         INSERT INTO {into}
         SELECT s.id, n.id, n.community_id, n.street_code
         FROM {table} s JOIN LATERAL (
@@ -135,8 +145,10 @@ def assign_points(con: sa.Connection, table: str, into: str = "assigned") -> int
               AND ST_DWithin(x.geom::geography, s.geom::geography, :near_m)
             ORDER BY x.geom <-> s.geom LIMIT 1) n ON true
         WHERE s.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {into} a WHERE a.id = s.id)"""),
-        params()).rowcount
-    con.execute(sa.text(f"""
+        params(),
+    ).rowcount
+    con.execute(
+        sa.text(f"""
         INSERT INTO {into}
         SELECT s.id, NULL, m.id, coalesce(m.street_code, p.street_code)
         FROM {table} s
@@ -144,7 +156,8 @@ def assign_points(con: sa.Connection, table: str, into: str = "assigned") -> int
                            WHERE ST_Intersects(m.geom, s.geom) LIMIT 1) m ON true
         LEFT JOIN LATERAL (SELECT p.street_code FROM street_parts p
                            WHERE m.id IS NULL AND ST_Intersects(p.geom, s.geom) LIMIT 1) p ON true
-        WHERE s.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {into} a WHERE a.id = s.id)"""))
+        WHERE s.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {into} a WHERE a.id = s.id)""")
+    )
     con.execute(sa.text(f"ANALYZE {into}"))
     return int(inside) + int(near)
 
@@ -161,7 +174,7 @@ def assign_table(con: sa.Connection, table: str, where: str = "TRUE") -> int:
         sa.text(f"""
         UPDATE {table} t SET compound_id = a.a_compound_id, community_id = a.a_community_id,
                              street_code = a.a_street_code
-        FROM (SELECT s.id, {ASSIGNED} FROM {table} s {lateral_sql('s.geom')}
+        FROM (SELECT s.id, {ASSIGNED} FROM {table} s {lateral_sql("s.geom")}
               WHERE {where}) a
         WHERE t.id = a.id
         """),

@@ -23,8 +23,12 @@ def worth_it(con: sa.Connection, table: str, incoming: int) -> bool:
     """Whether suspending constraints pays: a load of ≥ 50,000 rows and ≥ ¼ of the table."""
     if incoming < 50_000:
         return False
-    est = con.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
-                      {"t": table}).scalar() or 0
+    est = (
+        con.execute(
+            sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+        ).scalar()
+        or 0
+    )
     return incoming >= 0.25 * max(float(est), 0.0)
 
 
@@ -38,15 +42,22 @@ def suspended_constraints(con: sa.Connection, table: str, enabled: bool = True) 
     if not enabled:
         yield
         return
-    fks = con.execute(sa.text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' ORDER BY conname"),
-        {"t": table}).all()
-    indexes = con.execute(sa.text(
-        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisunique AND NOT i.indisprimary "
-        "ORDER BY c.relname"), {"t": table}).all()
+    fks = con.execute(
+        sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' ORDER BY conname"
+        ),
+        {"t": table},
+    ).all()
+    indexes = con.execute(
+        sa.text(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisunique AND NOT i.indisprimary "
+            "ORDER BY c.relname"
+        ),
+        {"t": table},
+    ).all()
     for name, _ in fks:
         con.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:

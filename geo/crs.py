@@ -31,12 +31,27 @@ _X_PI = np.pi * 3000.0 / 180.0
 
 #: Names accepted for each system, as staff write them in exports.
 ALIASES = {
-    "wgs84": "wgs84", "wgs-84": "wgs84", "gps": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84",
-    "cgcs2000": "cgcs2000", "cgcs-2000": "cgcs2000", "epsg:4490": "cgcs2000", "4490": "cgcs2000",
-    "2000": "cgcs2000", "国家2000": "cgcs2000",
-    "gcj02": "gcj02", "gcj-02": "gcj02", "火星坐标": "gcj02", "高德": "gcj02", "腾讯": "gcj02",
+    "wgs84": "wgs84",
+    "wgs-84": "wgs84",
+    "gps": "wgs84",
+    "epsg:4326": "wgs84",
+    "4326": "wgs84",
+    "cgcs2000": "cgcs2000",
+    "cgcs-2000": "cgcs2000",
+    "epsg:4490": "cgcs2000",
+    "4490": "cgcs2000",
+    "2000": "cgcs2000",
+    "国家2000": "cgcs2000",
+    "gcj02": "gcj02",
+    "gcj-02": "gcj02",
+    "火星坐标": "gcj02",
+    "高德": "gcj02",
+    "腾讯": "gcj02",
     "amap": "gcj02",
-    "bd09": "bd09", "bd-09": "bd09", "百度": "bd09", "baidu": "bd09",
+    "bd09": "bd09",
+    "bd-09": "bd09",
+    "百度": "bd09",
+    "baidu": "bd09",
 }
 
 Arr = NDArray[np.float64]
@@ -58,14 +73,28 @@ def _out_of_china(lon: Arr, lat: Arr) -> NDArray[np.bool_]:
 
 def _delta(lon: Arr, lat: Arr) -> tuple[Arr, Arr]:
     x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
     radlat = lat / 180.0 * np.pi
     magic = 1 - _EE * np.sin(radlat) ** 2
     sqrtmagic = np.sqrt(magic)

@@ -47,8 +47,22 @@ def _run(cmd: list[str], *, check: bool = True, env: dict[str, str] | None = Non
 
 
 def _as_postgres(sql: str, dbname: str = "postgres") -> str:
-    return _run(["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qAt",
-                 "-d", dbname, "-c", sql])
+    return _run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAt",
+            "-d",
+            dbname,
+            "-c",
+            sql,
+        ]
+    )
 
 
 def _pg_major() -> str:
@@ -67,8 +81,9 @@ def _apt_install(package: str, say: Say) -> None:
         )
     say(f"安装 {package} …")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    proc = subprocess.run(["apt-get", "install", "-y", "-q", package], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        ["apt-get", "install", "-y", "-q", package], capture_output=True, text=True, env=env
+    )
     if proc.returncode != 0:  # package lists may be missing on a fresh machine
         _run(["apt-get", "update", "-q"], env=env)
         _run(["apt-get", "install", "-y", "-q", package], env=env)
@@ -129,7 +144,11 @@ def ensure_local(url: str | None = None, say: Say = print) -> str:
     if not os.path.exists(f"/usr/share/postgresql/{major}/extension/postgis.control"):
         _apt_install(POSTGIS_PACKAGE.format(major=major), say)
     _ensure_cluster(major, u.port or 5432, say)
-    user, password, dbname = u.username or "propmap", u.password or "propmap", u.database or "propmap"
+    user, password, dbname = (
+        u.username or "propmap",
+        u.password or "propmap",
+        u.database or "propmap",
+    )
     if not _as_postgres(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'").strip():
         say(f"创建数据库角色 {user} …")
         # Superuser on the local development cluster only: benchmarks create and drop
@@ -150,8 +169,9 @@ def create_database(url: str, say: Say = print) -> None:
     admin = u.set(database="postgres")
     eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with eng.connect() as con:
-        exists = con.execute(sa.text("SELECT 1 FROM pg_database WHERE datname=:n"),
-                             {"n": u.database}).first()
+        exists = con.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": u.database}
+        ).first()
         if not exists:
             say(f"创建数据库 {u.database} …")
             con.execute(sa.text(f"CREATE DATABASE {_quote_ident(u.database or '')}"))
@@ -165,8 +185,11 @@ def create_database(url: str, say: Say = print) -> None:
 def drop_database(url: str) -> None:
     """Drop the database named in ``url`` (scratch databases only)."""
     u = make_url(url)
-    eng = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                           poolclass=sa.pool.NullPool)
+    eng = sa.create_engine(
+        u.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     with eng.connect() as con:
-        con.execute(sa.text(f"DROP DATABASE IF EXISTS {_quote_ident(u.database or '')} WITH (FORCE)"))
+        con.execute(
+            sa.text(f"DROP DATABASE IF EXISTS {_quote_ident(u.database or '')} WITH (FORCE)")
+        )
     eng.dispose()

@@ -34,12 +34,14 @@ def categories() -> list[dict[str, Any]]:
     """The classification list, with list columns split."""
     out: list[dict[str, Any]] = []
     for r in _rows("dispute-categories.csv"):
-        out.append({
-            **r,
-            "co_depts": [x for x in r["co_depts"].split(";") if x],
-            "keywords": [x for x in r["keywords"].split("|") if x],
-            "time_limit_days": int(r["time_limit_days"]),
-        })
+        out.append(
+            {
+                **r,
+                "co_depts": [x for x in r["co_depts"].split(";") if x],
+                "keywords": [x for x in r["keywords"].split("|") if x],
+                "time_limit_days": int(r["time_limit_days"]),
+            }
+        )
     return out
 
 

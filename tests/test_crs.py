@@ -38,8 +38,16 @@ def test_outside_china_is_identity() -> None:
     assert crs.wgs84_to_gcj02(2.35, 48.85) == (2.35, 48.85)
 
 
-@pytest.mark.parametrize("name,expected", [("", "wgs84"), (None, "wgs84"), ("GCJ-02", "gcj02"),
-                                           ("CGCS2000", "cgcs2000"), ("bd09", "bd09")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("", "wgs84"),
+        (None, "wgs84"),
+        ("GCJ-02", "gcj02"),
+        ("CGCS2000", "cgcs2000"),
+        ("bd09", "bd09"),
+    ],
+)
 def test_normalize(name: str | None, expected: str) -> None:
     assert crs.normalize(name) == expected
 

@@ -18,66 +18,95 @@ def test_divisions_are_the_real_twenty_and_partition_the_outline(demo: Engine) -
     with demo.connect() as con:
         rows = con.execute(sa.text("SELECT code, name, kind FROM streets ORDER BY code")).all()
         assert {(r.code, r.name, r.kind) for r in rows} == {
-            (d["code"], d["name"], d["kind"]) for d in reference.divisions()}
+            (d["code"], d["name"], d["kind"]) for d in reference.divisions()
+        }
         # Union of all areas equals the WGS84 outline (to a square metre).
         outline = reference.kaili_outline().wkt
-        diff = con.execute(sa.text(
-            "SELECT ST_Area(ST_SymDifference(ST_Union(geom), ST_GeomFromText(:o, 4326))::geography)"
-            " FROM streets"), {"o": outline}).scalar()
-        overlap = con.execute(sa.text(
-            "SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0) "
-            "FROM streets a JOIN streets b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)"
-        )).scalar()
+        diff = con.execute(
+            sa.text(
+                "SELECT ST_Area(ST_SymDifference(ST_Union(geom), "
+                "ST_GeomFromText(:o, 4326))::geography)"
+                " FROM streets"
+            ),
+            {"o": outline},
+        ).scalar()
+        overlap = con.execute(
+            sa.text(
+                "SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0) "
+                "FROM streets a JOIN streets b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)"
+            )
+        ).scalar()
     assert diff < 1.0
     assert overlap < 1.0
 
 
 def test_every_compound_lies_inside_kaili_and_its_street_and_community(demo: Engine) -> None:
     outline = reference.kaili_outline().wkt
-    bad = scalar(demo, """
+    bad = scalar(
+        demo,
+        """
         SELECT count(*) FROM compounds x
         LEFT JOIN streets s ON s.code = x.street_code
         LEFT JOIN communities m ON m.id = x.community_id
         WHERE s.code IS NULL OR m.id IS NULL
            OR NOT ST_CoveredBy(x.geom, s.geom) OR NOT ST_CoveredBy(x.geom, m.geom)
            OR NOT ST_CoveredBy(x.geom, ST_GeomFromText(:o, 4326))
-           OR m.street_code <> x.street_code""", o=outline)
+           OR m.street_code <> x.street_code""",
+        o=outline,
+    )
     assert bad == 0
     # Communities lie within their street (to a square metre of floating-point noise).
-    assert scalar(demo, "SELECT count(*) FROM communities m JOIN streets s ON s.code = "
-                        "m.street_code WHERE ST_Area(ST_Difference(m.geom, s.geom)::geography) "
-                        "> 1") == 0
+    assert (
+        scalar(
+            demo,
+            "SELECT count(*) FROM communities m JOIN streets s ON s.code = "
+            "m.street_code WHERE ST_Area(ST_Difference(m.geom, s.geom)::geography) "
+            "> 1",
+        )
+        == 0
+    )
 
 
 def test_case_assignment_agrees_with_containment(demo: Engine) -> None:
     """Each case's compound, community and street agree with PostGIS containment."""
     with demo.connect() as con:
         # A case inside a compound polygon is assigned to that compound.
-        inside_wrong = con.execute(sa.text("""
+        inside_wrong = con.execute(
+            sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON ST_Intersects(x.geom, c.geom)
-            WHERE c.compound_id IS DISTINCT FROM x.id""")).scalar()
+            WHERE c.compound_id IS DISTINCT FROM x.id""")
+        ).scalar()
         # A case assigned to a compound takes that compound's community and street.
-        follow_wrong = con.execute(sa.text("""
+        follow_wrong = con.execute(
+            sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
             WHERE c.community_id IS DISTINCT FROM x.community_id
-               OR c.street_code IS DISTINCT FROM x.street_code""")).scalar()
+               OR c.street_code IS DISTINCT FROM x.street_code""")
+        ).scalar()
         # Assigned outside its compound only within the documented distance.
-        too_far = con.execute(sa.text("""
+        too_far = con.execute(
+            sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
-            WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")).scalar()
+            WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")
+        ).scalar()
         # A located case with no compound has the community and street covering its point.
-        loose_wrong = con.execute(sa.text("""
+        loose_wrong = con.execute(
+            sa.text("""
             SELECT count(*) FROM cases c
             LEFT JOIN communities m ON ST_Intersects(m.geom, c.geom)
             LEFT JOIN streets s ON ST_Intersects(s.geom, c.geom)
             WHERE c.compound_id IS NULL AND c.geom IS NOT NULL
               AND (c.community_id IS DISTINCT FROM m.id OR c.street_code IS DISTINCT FROM s.code)
-        """)).scalar()
-        by_method = dict(con.execute(sa.text(
-            "SELECT located_by, count(*) FROM cases GROUP BY 1")).all())
-        fallback = con.execute(sa.text("""
+        """)
+        ).scalar()
+        by_method = dict(
+            con.execute(sa.text("SELECT located_by, count(*) FROM cases GROUP BY 1")).all()
+        )
+        fallback = con.execute(
+            sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
-            WHERE NOT ST_Intersects(x.geom, c.geom)""")).scalar()
+            WHERE NOT ST_Intersects(x.geom, c.geom)""")
+        ).scalar()
     assert (inside_wrong, follow_wrong, too_far, loose_wrong) == (0, 0, 0, 0)
     assert fallback > 0.03 * DEMO_CASES  # the nearest-compound fallback is exercised
     assert set(by_method) == {"coordinates", "compound_name", "none"}
@@ -93,29 +122,47 @@ def test_demo_is_plausible(demo: Engine) -> None:
         assert 15 <= q("SELECT count(*) FROM property_firms") <= 25
         assert q("SELECT count(*) FROM cases") == DEMO_CASES
         # Old compounds concentrate in the historic centre (大十字街道).
-        centre, rest = con.execute(sa.text(
-            "SELECT avg(is_old::int) FILTER (WHERE street_code = '522601002000'), "
-            "avg(is_old::int) FILTER (WHERE street_code <> '522601002000') FROM compounds")).one()
+        centre, rest = con.execute(
+            sa.text(
+                "SELECT avg(is_old::int) FILTER (WHERE street_code = '522601002000'), "
+                "avg(is_old::int) FILTER (WHERE street_code <> '522601002000') FROM compounds"
+            )
+        ).one()
         assert centre > 2 * rest
         # Elevator cases come from tall buildings (a few points geocoded outside a tall
         # compound land at a lower neighbour by the nearest-compound rule).
-        assert q("SELECT avg((x.floors >= 10)::int) FROM cases c JOIN compounds x "
-                 "ON x.id = c.compound_id WHERE c.category_code = 'PM15'") > 0.97
-        assert q("SELECT count(*) FROM hazards h JOIN compounds x ON x.id = h.compound_id "
-                 "WHERE h.theme = 'elevator' AND x.floors < 10") == 0
+        assert (
+            q(
+                "SELECT avg((x.floors >= 10)::int) FROM cases c JOIN compounds x "
+                "ON x.id = c.compound_id WHERE c.category_code = 'PM15'"
+            )
+            > 0.97
+        )
+        assert (
+            q(
+                "SELECT count(*) FROM hazards h JOIN compounds x ON x.id = h.compound_id "
+                "WHERE h.theme = 'elevator' AND x.floors < 10"
+            )
+            == 0
+        )
         # Overdue cases exist but are a minority; every status and level occurs.
-        overdue = q("SELECT avg((status IN ('received','in_progress','reopened') "
-                    f"AND due_at < TIMESTAMPTZ '{AS_OF} 23:59:59+08')::int) FROM cases")
+        overdue = q(
+            "SELECT avg((status IN ('received','in_progress','reopened') "
+            f"AND due_at < TIMESTAMPTZ '{AS_OF} 23:59:59+08')::int) FROM cases"
+        )
         assert 0.002 < overdue < 0.1
         assert q("SELECT count(DISTINCT status) FROM cases") == 5
         assert q("SELECT count(DISTINCT level) FROM cases") == 3
-        assert q("SELECT count(*) FROM cases WHERE channel = 'petition' "
-                 "AND level = 'community'") == 0
+        assert (
+            q("SELECT count(*) FROM cases WHERE channel = 'petition' AND level = 'community'") == 0
+        )
         # The whole year, up to the as-of date; summer busier than winter for water.
         lo, hi = con.execute(sa.text("SELECT min(received_at), max(received_at) FROM cases")).one()
         assert (hi - lo).days >= 360
         assert hi.astimezone(dt.timezone(dt.timedelta(hours=8))).date() <= AS_OF
-        assert q("SELECT count(*) FROM dataset_meta WHERE key = 'synthetic' AND value = 'true'") == 1
+        assert (
+            q("SELECT count(*) FROM dataset_meta WHERE key = 'synthetic' AND value = 'true'") == 1
+        )
         for t in ("streets", "communities", "compounds", "cases", "hazards", "property_firms"):
             assert q(f"SELECT bool_and(synthetic) FROM {t}") is True
 
