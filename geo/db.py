@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -32,9 +33,18 @@ def database_url() -> str:
     return settings.get("database_url") or settings.LOCAL_URL
 
 
-def make_engine(url: str | None = None, **kwargs: object) -> Engine:
+#: Session settings for every connection. JIT compilation adds 100–200 ms to the
+#: dashboard's aggregate queries and saves nothing at this size (measured on 1M
+#: cases); a larger work_mem keeps GROUP BY and sorts in memory.
+SESSION_OPTIONS = "-c jit=off -c work_mem=64MB"
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (default: :func:`database_url`)."""
-    return sa.create_engine(url or database_url(), pool_pre_ping=True, **kwargs)  # type: ignore[arg-type]
+    connect_args = {"options": SESSION_OPTIONS, **kwargs.pop("connect_args", {})}
+    return sa.create_engine(
+        url or database_url(), pool_pre_ping=True, connect_args=connect_args, **kwargs
+    )
 
 
 def _run(cmd: list[str], *, check: bool = True, env: dict[str, str] | None = None) -> str:
