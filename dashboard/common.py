@@ -1,0 +1,249 @@
+"""What every page shares: the engine, cached queries keyed by every filter, the filter
+sidebar, the map widget, error messages and the synthetic-data notice.
+
+``st.cache_data`` is shared by all sessions, so every cached function takes
+the whole :class:`~layers.filters.Filters` (area included) and the database
+URL as arguments: they are the cache key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import folium
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import db
+from geo._errors import PropmapError
+from geo.models import CHANNELS, STATUSES
+from layers import hotspot, registry, stats, worklist
+from layers.base import Layer, LayerData
+from layers.filters import CATEGORY_THEMES, Filters
+
+F = TypeVar("F", bound=Callable[..., Any])
+CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(encoding="utf-8")
+TTL = 300
+PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
+
+
+@st.cache_resource
+def engine(url: str) -> sa.Engine:
+    """One engine per database URL for the whole server."""
+    return db.make_engine(url)
+
+
+def url() -> str:
+    return db.database_url()
+
+
+def _con() -> sa.Connection:
+    return engine(url()).connect()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def layer_data(key: str, f: Filters, db_url: str) -> LayerData:
+    with engine(db_url).connect() as con:
+        return registry.get(key).query(con, f)
+
+
+def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
+    """A registered layer and its (cached) data for ``f``."""
+    return registry.get(key), layer_data(key, f, url())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _stat(name: str, f: Filters | None, db_url: str, args: tuple[Any, ...] = ()) -> Any:
+    fns: dict[str, Callable[..., Any]] = {
+        "meta": lambda con: stats.dataset_meta(con),
+        "synthetic": lambda con: stats.is_synthetic(con),
+        "as_of": lambda con: stats.data_as_of(con),
+        "streets": lambda con: stats.streets(con),
+        "communities": lambda con: stats.communities(con, *args),
+        "categories": lambda con: pd.DataFrame(con.execute(sa.text(
+            "SELECT code, name, theme FROM categories ORDER BY code")).fetchall(),
+            columns=["code", "name", "theme"]),
+        "headline": lambda con: stats.headline(con, f),  # type: ignore[arg-type]
+        "trend": lambda con: stats.weekly_trend(con, f),  # type: ignore[arg-type]
+        "ranking": lambda con: stats.street_ranking(con, f),  # type: ignore[arg-type]
+        "firms": lambda con: stats.firm_table(con, f),  # type: ignore[arg-type]
+        "card": lambda con: stats.compound_card(con, args[0], f),  # type: ignore[arg-type]
+        "worklist": lambda con: worklist.query(con, f),  # type: ignore[arg-type]
+        "hexagons": lambda con: hotspot.hexagons(con, f, *args),  # type: ignore[arg-type]
+        "top_compounds": lambda con: hotspot.top_compounds(con, f, *args),  # type: ignore[arg-type]
+        "open_hazards": lambda con: hotspot.open_hazards(con, f, *args),  # type: ignore[arg-type]
+    }
+    with engine(db_url).connect() as con:
+        return fns[name](con)
+
+
+def stat(name: str, f: Filters | None = None, *args: Any) -> Any:
+    """A cached non-map query (see :mod:`layers.stats`) for ``f``."""
+    return _stat(name, f, url(), tuple(args))
+
+
+def street_names() -> dict[str, str]:
+    df = stat("streets")
+    return dict(zip(df["code"], df["name"], strict=True))
+
+
+# --- filters ----------------------------------------------------------------
+
+def sidebar_filters() -> Filters:
+    """Draw the filter sidebar (in the entry script, so it persists across pages)."""
+    as_of: dt.date = stat("as_of")
+    sb = st.sidebar
+    sb.markdown("### 筛选")
+    period = sb.selectbox("时段", [*PERIODS, "自定义"], index=3, key="f_period")
+    if period == "自定义":
+        picked = sb.date_input("起止日期", value=(as_of - dt.timedelta(days=89), as_of),
+                               max_value=as_of, key="f_dates")
+        start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
+                      else (as_of - dt.timedelta(days=89), as_of))
+    else:
+        start, end = as_of - dt.timedelta(days=PERIODS[period] - 1), as_of
+    themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
+                            key="f_themes", placeholder="全部主题")
+    cats = stat("categories")
+    if themes:
+        cats = cats[cats["theme"].isin(themes)]
+    names = dict(zip(cats["code"], cats["name"], strict=True))
+    categories = sb.multiselect("类别", list(names), format_func=lambda k: names[k],
+                                key="f_categories", placeholder="全部类别")
+    channels = sb.multiselect("渠道", list(CHANNELS), format_func=lambda k: CHANNELS[k],
+                              key="f_channels", placeholder="全部渠道")
+    statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
+                              key="f_statuses", placeholder="全部状态")
+    sb.caption(f"数据截至 {as_of:%Y-%m-%d}")
+    return Filters(start=start, end=end, as_of=as_of, themes=tuple(themes),
+                   categories=tuple(c for c in categories if c in names),
+                   channels=tuple(channels), statuses=tuple(statuses))
+
+
+def filters() -> Filters:
+    """The filters chosen in the sidebar (defaults when the sidebar was not drawn)."""
+    f = st.session_state.get("filters")
+    if isinstance(f, Filters):
+        return f
+    as_of: dt.date = stat("as_of")
+    return Filters.year_to(as_of)
+
+
+def period_text(f: Filters) -> str:
+    return f"{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}"
+
+
+# --- page furniture ---------------------------------------------------------
+
+def setup(title: str, *, presentation: bool = False) -> None:
+    """Page CSS and title; the synthetic-data notice when the data are synthetic."""
+    st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
+    if presentation:
+        st.markdown("<style>section[data-testid='stSidebar'], "
+                    "[data-testid='stSidebarCollapsedControl']{display:none !important;} "
+                    ".block-container{padding-top:1rem;}</style>",
+                    unsafe_allow_html=True)
+    st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{title}</h1>',
+                unsafe_allow_html=True)
+    if stat("synthetic"):
+        st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
+                   "仅城市轮廓与街道名称为真实。")
+
+
+def guarded(fn: F) -> F:
+    """Turn errors into messages staff can act on (the one place that does so)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PropmapError as exc:
+            st.error(str(exc))
+        except sa.exc.OperationalError as exc:
+            if "statement timeout" in str(exc) or "canceling statement" in str(exc):
+                st.error("查询超时：请缩短时段或缩小范围；管理员可调大设置 "
+                         "PROPMAP_STATEMENT_TIMEOUT_MS。")
+            else:
+                st.error("无法连接数据库：请确认数据库已启动（propmap db init），"
+                         "或检查 DATABASE_URL 设置。")
+        return None
+    return wrapper  # type: ignore[return-value]
+
+
+def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
+             legend_width: float = 0.24) -> dict[str, Any] | None:
+    """Draw ``m`` with its legend beside it; returns the clicked feature's properties, if new.
+
+    Only ``last_active_drawing`` is returned, so panning and zooming do not
+    rerun the script. A click is reported once: the map remembers its last
+    value, so the value handled last is kept per key.
+    """
+    left, right = st.columns([1 - legend_width, legend_width])
+    with left:
+        out = st_folium(m, key=key, height=height, use_container_width=True,
+                        returned_objects=["last_active_drawing"])
+    with right:
+        st.markdown(legend_html, unsafe_allow_html=True)
+    feat = (out or {}).get("last_active_drawing")
+    if not feat:
+        return None
+    seen = st.session_state.setdefault("_clicks", {})
+    token = json.dumps(feat.get("properties", {}), sort_keys=True, ensure_ascii=False)
+    if seen.get(key) == token:
+        return None
+    seen[key] = token
+    return dict(feat.get("properties") or {})
+
+
+def nav_key(prefix: str) -> str:
+    """A map key that changes on every navigation, so a remounted map starts unclicked."""
+    return f"{prefix}-{st.session_state.get('_nav', 0)}"
+
+
+def navigate(**params: str | None) -> None:
+    """Set the URL's selection (``None`` removes a key) and rerun."""
+    st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
+    for k, v in params.items():
+        if v is None:
+            if k in st.query_params:
+                del st.query_params[k]
+        else:
+            st.query_params[k] = v
+    st.rerun()
+
+
+def legend_block(items: Sequence[str]) -> str:
+    return "".join(items)
+
+
+def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False) -> None:
+    """Headline figures as large tiles: (label, value, highlight as bad)."""
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "—"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+    tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{fmt(v)}</div>'
+                    f'<div class="l">{label}</div></div>' for label, v, bad in items)
+    st.markdown(f'<div class="pm-kpis{" pm-big" if big else ""}">{tiles}</div>',
+                unsafe_allow_html=True)
+
+
+def headline_tiles(f: Filters, *, big: bool = False) -> None:
+    h = stat("headline", f)
+    share = h["level_share"]
+    kpis([
+        ("受理（件）", h["received"], False),
+        ("待办（件）", h["pending"], False),
+        ("超期（件）", h["overdue"], h["overdue"] > 0),
+        ("办结率", f"{h['closure_rate']}%" if h["closure_rate"] is not None else None, False),
+        ("满意率", f"{h['satisfaction_rate']}%" if h["satisfaction_rate"] is not None else None,
+         False),
+        ("社区 / 街道 / 市级", f"{share['community']:.0f} / {share['street']:.0f} / "
+                              f"{share['city']:.0f}%", False),
+    ], big=big)

@@ -1,0 +1,120 @@
+"""The folium map, built from registry layers, with every script served locally.
+
+Folium's defaults load Leaflet, jQuery, Bootstrap, awesome-markers and Font
+Awesome from public CDNs. Here the map loads only Leaflet, from
+``/app/static/vendor`` (installed by :mod:`dashboard.assets`); nothing else is
+needed because layers are GeoJSON and circle markers and legends are HTML.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import folium
+import numpy as np
+
+from dashboard import assets
+from geo import crs, settings
+from layers.base import COORD_DECIMALS, Layer, LayerData
+
+LOCAL_JS = [("leaflet", assets.url("leaflet", "leaflet.js"))]
+LOCAL_CSS = [("leaflet_css", assets.url("leaflet", "leaflet.css"))]
+folium.Map.default_js = LOCAL_JS
+folium.Map.default_css = LOCAL_CSS
+
+#: Kaili's urban centre, used before any data is loaded.
+KAILI = (26.566, 107.981)
+BACKGROUND = "#eef1f4"
+
+_STYLE = f"""<style>
+.leaflet-container {{ background: {BACKGROUND}; font-family: "Noto Sans CJK SC", sans-serif; }}
+.leaflet-tooltip {{ font-size: 16px; }}
+</style>"""
+
+
+def _shift(coords: Any, system: str) -> Any:
+    arr = np.asarray(coords, dtype=float)
+    if arr.ndim == 1:
+        x, y = crs.from_wgs84(arr[0:1], arr[1:2], system)
+        return [round(float(x[0]), COORD_DECIMALS), round(float(y[0]), COORD_DECIMALS)]
+    if arr.ndim == 2:
+        x, y = crs.from_wgs84(arr[:, 0], arr[:, 1], system)
+        return np.round(np.column_stack([x, y]), COORD_DECIMALS).tolist()
+    return [_shift(c, system) for c in coords]
+
+
+def to_tile_datum(geojson: dict[str, Any], system: str) -> dict[str, Any]:
+    """A copy of ``geojson`` (WGS84) with coordinates in ``system`` (for GCJ-02 tiles)."""
+    if crs.normalize(system) in ("wgs84", "cgcs2000"):
+        return geojson
+    out = copy.deepcopy(geojson)
+    for ft in out["features"]:
+        ft["geometry"]["coordinates"] = _shift(ft["geometry"]["coordinates"], system)
+    return out
+
+
+def _coords(geom: dict[str, Any]) -> Iterable[Sequence[float]]:
+    def walk(c: Any) -> Iterable[Sequence[float]]:
+        if c and isinstance(c[0], (int, float)):
+            yield c
+        else:
+            for sub in c:
+                yield from walk(sub)
+    return walk(geom["coordinates"])
+
+
+def bounds_of(features: Iterable[dict[str, Any]]) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of GeoJSON features, or None when empty."""
+    xs, ys = [], []
+    for ft in features:
+        for x, y in _coords(ft["geometry"]):
+            xs.append(x)
+            ys.append(y)
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def base_map(*, bounds: list[list[float]] | None = None) -> folium.Map:
+    """An empty map: no tiles unless ``tile_url`` is set, fitted to ``bounds``."""
+    m = folium.Map(location=KAILI, zoom_start=11, tiles=None, max_zoom=18, min_zoom=8,
+                   control_scale=True, zoom_control=True)
+    url = settings.get("tile_url")
+    if url:
+        # Tianditu serves from subdomains t0–t7; other servers use the usual a, b, c.
+        subdomains = "01234567" if "tianditu" in url else "abc"
+        folium.TileLayer(tiles=url, attr=settings.get("tile_attribution") or " ",
+                         subdomains=subdomains, max_zoom=18).add_to(m)
+    m.get_root().header.add_child(folium.Element(_STYLE))  # type: ignore[attr-defined]
+    if bounds:
+        m.fit_bounds(_tile_bounds(bounds))
+    return m
+
+
+def _tile_bounds(bounds: list[list[float]]) -> list[list[float]]:
+    system = settings.get("tile_crs")
+    if crs.normalize(system) in ("wgs84", "cgcs2000"):
+        return bounds
+    (s, w), (n, e) = bounds
+    x, y = crs.from_wgs84(np.array([w, e]), np.array([s, n]), system)
+    return [[float(y[0]), float(x[0])], [float(y[1]), float(x[1])]]
+
+
+def build(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]], *,
+          bounds: list[list[float]] | None = None) -> tuple[folium.Map, str]:
+    """A map with each (layer, data, options) drawn in order; returns it and the legend HTML."""
+    m = base_map(bounds=bounds)
+    system = settings.get("tile_crs")
+    legends = []
+    for layer, data, options in layers:
+        shown = LayerData(to_tile_datum(copy.deepcopy(data.geojson), system), data.meta)
+        layer.render(shown, **options).add_to(m)
+        legends.append(layer.legend(data, **options))
+    return m, "".join(legends)
+
+
+def html_bytes(m: folium.Map) -> int:
+    """Size of the map as sent to the browser (the script st_folium sends)."""
+    return len(m.get_root().render().encode())

@@ -1,0 +1,143 @@
+"""街道下钻: one street office's area with its communities, compounds and pending cases.
+
+The selection lives in the URL (``?street=…&community=…&compound=…``), so a
+view can be bookmarked and shared; the breadcrumb leads back up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard import common
+from dashboard import map as pmap
+from layers import registry
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(v) if v else None
+    except ValueError:
+        return None
+
+
+def breadcrumb(street: str | None, street_name: str | None, community: int | None,
+               community_name: str | None, card: dict[str, Any] | None) -> None:
+    parts: list[tuple[str, dict[str, str | None] | None]] = [
+        ("凯里市", {"street": None, "community": None, "compound": None})]
+    if street:
+        parts.append((street_name or street, {"community": None, "compound": None}))
+    if community is not None:
+        parts.append((community_name or str(community), {"compound": None}))
+    if card:
+        parts.append((card["name"], None))
+    cols = st.columns([1] * len(parts) + [max(1, 8 - len(parts))])
+    for i, (label, target) in enumerate(parts):
+        last = i == len(parts) - 1
+        text = f"{label} ›" if not last else label
+        if cols[i].button(text, key=f"crumb-{i}", disabled=last, width="stretch",
+                          type="secondary" if not last else "primary"):
+            common.navigate(**(target or {}))
+
+
+def compound_card(card: dict[str, Any]) -> None:
+    flag = '<span class="pm-sanwu">三无小区</span>' if card["is_sanwu"] else ""
+    old = "（老旧小区）" if card["is_old"] else ""
+    firm = card["firm"] or "无"
+    if card["firm"]:
+        firm += f"（信用 {card['credit_rating'] or '—'}" + (
+            "，红榜" if card["list_status"] == "red" else
+            "，黑榜" if card["list_status"] == "black" else "") + "）"
+    rows = [
+        ("小区", f"{card['name']} {flag}"), ("地址", card["address"] or "—"),
+        ("所属", f"{card['street'] or '—'} › {card['community'] or '—'}"),
+        ("建成年份", f"{card['build_year'] or '—'}{old}"),
+        ("户数 / 楼栋", f"{card['households'] or 0} 户 / {card['buildings'] or 0} 栋"),
+        ("管理方式", card["mode_label"]), ("物业企业", firm),
+        ("业主组织", card["committee_label"]), ("主管部门", card["competent_dept"] or "无"),
+    ]
+    html = "<br>".join(f"<b>{k}</b>{v}" for k, v in rows)
+    st.markdown(f'<div class="pm-card">{html}</div>', unsafe_allow_html=True)
+    st.markdown("**隐患**")
+    if card["hazards"].empty:
+        st.caption("无隐患记录")
+    else:
+        st.dataframe(card["hazards"], hide_index=True, width="stretch")
+    st.markdown(f"**诉求记录（期内 {len(card['cases'])} 件）**")
+    st.dataframe(card["cases"], hide_index=True, width="stretch", height=280)
+
+
+@common.guarded
+def main() -> None:
+    common.setup("街道下钻")
+    f0 = common.filters()
+    names = common.street_names()
+    qp = st.query_params
+    street = qp.get("street") if qp.get("street") in names else None
+    community = _int(qp.get("community")) if street else None
+    compound = _int(qp.get("compound")) if street else None
+
+    options = ["", *names]
+    pick = st.selectbox("选择街道/镇（或点击地图）", options,
+                        index=options.index(street) if street else 0,
+                        format_func=lambda c: names.get(c, "全市"), key=f"pick-{street}")
+    if (pick or None) != street:
+        common.navigate(street=pick or None, community=None, compound=None)
+
+    comm_names: dict[int, str] = {}
+    if street:
+        cdf = common.stat("communities", None, street)
+        comm_names = dict(zip(cdf["id"].astype(int), cdf["name"], strict=True))
+        if community not in comm_names:
+            community = None
+    f = f0.area(street, community)
+    card = common.stat("card", f, compound) if compound is not None else None
+    breadcrumb(street, names.get(street or ""), community, comm_names.get(community or -1), card)
+
+    streets_layer, streets = common.layer("street_areas", f)
+    if not street:
+        st.caption("点击地图上的街道/镇进入该辖区")
+        m, legend = pmap.build([(streets_layer, streets, {"measure": "pending"})],
+                               bounds=pmap.bounds_of(streets.features))
+        clicked = common.show_map(m, legend, key=common.nav_key("drill-city"))
+        if clicked and clicked.get("kind") == "street":
+            common.navigate(street=clicked["code"], community=None, compound=None)
+        return
+
+    common.headline_tiles(f)
+    drawn = []
+    for key in registry.DRILLDOWN:
+        lyr, data = common.layer(key, f)
+        drawn.append((lyr, data, {"measure": None} if key == "street_areas" else {}))
+    focus = [ft for ft in streets.features if ft["properties"]["code"] == street]
+    if community is not None:
+        comms = common.layer("communities", f)[1]
+        focus = [ft for ft in comms.features if ft["properties"]["id"] == community] or focus
+    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(focus))
+    pending = common.layer("pending_cases", f)[1].meta
+    if pending.get("total", 0) > pending.get("shown", 0):
+        st.caption(f"待办工单共 {pending['total']} 件，"
+                   f"地图只显示超期最久的 {pending['shown']} 件。")
+    if card:
+        left, right = st.columns([3, 2])
+        with left:
+            clicked = common.show_map(m, legend, key=common.nav_key("drill"), height=600,
+                                      legend_width=0.3)
+        with right:
+            compound_card(card)
+    else:
+        st.caption("点击社区进入社区，点击小区查看小区档案")
+        clicked = common.show_map(m, legend, key=common.nav_key("drill"), height=640)
+    if clicked:
+        kind = clicked.get("kind")
+        if kind == "compound":
+            common.navigate(compound=str(clicked["id"]))
+        elif kind == "community" and clicked.get("id") != community:
+            common.navigate(community=str(clicked["id"]), compound=None)
+        elif kind == "street" and clicked.get("code") != street:
+            common.navigate(street=clicked["code"], community=None, compound=None)
+
+
+if __name__ == "__main__":
+    main()

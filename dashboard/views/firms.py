@@ -1,0 +1,29 @@
+"""物业企业: which compounds each firm serves, and how each firm's compounds fare."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import common
+from dashboard import map as pmap
+
+
+@common.guarded
+def main() -> None:
+    common.setup("物业企业")
+    f = common.filters()
+    st.caption(f"时段：{common.period_text(f)}　·　超期率：期内诉求中已超期未办结或超期办结的比例；"
+               "满意率：回访评价中满意与基本满意的比例")
+    streets_layer, streets = common.layer("street_areas", f)
+    drawn = [(streets_layer, streets, {"measure": None}), (*common.layer("firm_coverage", f), {})]
+    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(streets.features))
+    left, right = st.columns([1, 1])
+    with left:
+        common.show_map(m, legend, key="firms", height=620, legend_width=0.36)
+    with right:
+        st.dataframe(common.stat("firms", f), hide_index=True, width="stretch",
+                     height=620)
+
+
+if __name__ == "__main__":
+    main()

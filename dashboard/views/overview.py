@@ -1,0 +1,55 @@
+"""全市总览: streets by a chosen measure, optional layers, figures, trend, ranking."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import common
+from dashboard import map as pmap
+from layers import registry
+from layers.street_areas import MEASURES
+
+
+@common.guarded
+def main() -> None:
+    common.setup("全市总览")
+    f = common.filters()
+    st.caption(f"时段：{common.period_text(f)}　·　点击地图上的街道/镇进入下钻")
+    common.headline_tiles(f)
+
+    c1, c2 = st.columns([2, 3])
+    measure = c1.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
+                       horizontal=True, key="ov_measure")
+    optional = c2.pills("叠加图层", list(registry.OVERVIEW_OPTIONAL), selection_mode="multi",
+                        default=["sanwu"], format_func=lambda k: registry.get(k).label,
+                        key="ov_layers") or []
+    streets_layer, streets = common.layer("street_areas", f)
+    drawn = [(streets_layer, streets, {"measure": measure})]
+    for key in registry.OVERVIEW_OPTIONAL:
+        if key in optional:
+            lyr, data = common.layer(key, f)
+            drawn.append((lyr, data, {}))
+    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(streets.features))
+    clicked = common.show_map(m, legend, key=common.nav_key("overview"), height=640)
+    if clicked and clicked.get("kind") == "street":
+        st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
+        st.switch_page("views/drilldown.py", query_params={"street": clicked["code"]})
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("每周受理趋势")
+        trend = common.stat("trend", f)
+        if trend.empty:
+            st.info("该时段没有工单。")
+        else:
+            st.line_chart(trend.rename(columns={"received": "受理", "pending": "其中待办",
+                                                "overdue": "其中超期"}).set_index("week"),
+                          height=300)
+    with right:
+        st.subheader("街道/镇排名（按超期）")
+        st.dataframe(common.stat("ranking", f), hide_index=True, height=300,
+                     width="stretch")
+
+
+if __name__ == "__main__":
+    main()

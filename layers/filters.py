@@ -1,0 +1,129 @@
+"""The dashboard's filters, as one frozen (hashable) value.
+
+Every cached query takes a :class:`Filters`, so the cache key always holds
+every filter and the user's area: two sessions with different filters can
+never share a result. :meth:`Filters.case_where` turns them into one SQL
+``WHERE`` clause with bind parameters, used by every case query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from geo.models import OPEN_STATUSES
+
+#: Hazard themes and the dispute-category themes (``categories.theme``) that belong to them.
+HOTSPOT_THEMES: dict[str, tuple[str, ...]] = {
+    "fire": ("fire",),
+    "elevator": ("elevator",),
+    "security": ("security",),
+}
+HOTSPOT_LABELS = {"fire": "消防安全", "elevator": "电梯安全", "security": "治安与噪声"}
+#: Chinese labels of the dispute-category themes (``categories.theme``).
+CATEGORY_THEMES = {
+    "service": "物业服务", "fees": "收费", "governance": "业主自治与物业更替",
+    "construction": "违建与装修", "environment": "环境卫生", "security": "治安与噪声",
+    "fire": "消防安全", "elevator": "电梯安全", "health": "卫生健康", "utilities": "水电气讯",
+    "other": "其他",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user chose: period, kinds of case, and the area in view.
+
+    Parameters
+    ----------
+    start, end
+        Cases received from ``start`` to ``end`` (both days included).
+    as_of
+        The day against which "overdue" is judged (the data's cut-off date).
+    themes, categories, channels, statuses
+        Empty means all.
+    street, community_id
+        The area in view; ``None`` means the whole city.
+    """
+
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+    themes: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    street: str | None = None
+    community_id: int | None = None
+
+    @classmethod
+    def year_to(cls, as_of: dt.date, **kw: Any) -> Filters:
+        """The 365 days up to ``as_of``."""
+        return cls(start=as_of - dt.timedelta(days=364), end=as_of, as_of=as_of, **kw)
+
+    def area(self, street: str | None = None, community_id: int | None = None) -> Filters:
+        """The same filters on another area."""
+        return replace(self, street=street, community_id=community_id)
+
+    def with_(self, **kw: Any) -> Filters:
+        return replace(self, **kw)
+
+    def params(self) -> dict[str, Any]:
+        """Bind parameters used by :meth:`case_where` and the layers' SQL."""
+        return {
+            "f_start": dt.datetime.combine(self.start, dt.time.min),
+            "f_end": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min),
+            "f_as_of": dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time.min),
+            "f_as_of_day": self.as_of,
+            "f_themes": list(self.themes),
+            "f_categories": list(self.categories),
+            "f_channels": list(self.channels),
+            "f_statuses": list(self.statuses),
+            "f_street": self.street,
+            "f_community": self.community_id,
+            "f_open": list(OPEN_STATUSES),
+        }
+
+    def case_where(self, alias: str = "c", *, area: bool = True, period: bool = True) -> str:
+        """An SQL condition on the cases table ``alias`` for these filters."""
+        a = alias
+        parts = ["TRUE"]
+        if period:
+            parts.append(f"{a}.received_at >= :f_start AND {a}.received_at < :f_end")
+        if self.themes:
+            parts.append(
+                f"{a}.category_code IN (SELECT code FROM categories WHERE theme = ANY(:f_themes))"
+            )
+        if self.categories:
+            parts.append(f"{a}.category_code = ANY(:f_categories)")
+        if self.channels:
+            parts.append(f"{a}.channel = ANY(:f_channels)")
+        if self.statuses:
+            parts.append(f"{a}.status = ANY(:f_statuses)")
+        if area and self.street:
+            parts.append(f"{a}.street_code = :f_street")
+        if area and self.community_id is not None:
+            parts.append(f"{a}.community_id = :f_community")
+        return " AND ".join(parts)
+
+
+def pending_sql(alias: str = "c") -> str:
+    """SQL: the case is still open (received, in progress or reopened)."""
+    return f"{alias}.status = ANY(:f_open)"
+
+
+def overdue_sql(alias: str = "c") -> str:
+    """SQL: the case is open and past its due time at the end of ``as_of``."""
+    return f"({pending_sql(alias)} AND {alias}.due_at < :f_as_of)"
+
+
+def counts_sql(alias: str = "c") -> str:
+    """SQL select list: ``received``, ``pending`` and ``overdue`` counts of cases ``alias``."""
+    return (f"count(*) AS received, count(*) FILTER (WHERE {pending_sql(alias)}) AS pending, "
+            f"count(*) FILTER (WHERE {overdue_sql(alias)}) AS overdue")
+
+
+def late_sql(alias: str = "c") -> str:
+    """SQL: overdue now, or closed after its due time (used for overdue rates)."""
+    return (f"({overdue_sql(alias)} OR ({alias}.closed_at IS NOT NULL "
+            f"AND {alias}.closed_at > {alias}.due_at))")

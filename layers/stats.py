@@ -1,0 +1,202 @@
+"""Non-map queries of the dashboard: headline figures, trend, rankings, a compound's card.
+
+Every function takes the connection and the :class:`~layers.filters.Filters`
+and aggregates in PostgreSQL; only summary rows come back. The complainants
+table and case texts are never read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.models import (
+    CHANNELS,
+    HAZARD_STATUSES,
+    HAZARD_THEMES,
+    LEVELS,
+    MANAGEMENT_MODES,
+    OWNERS_COMMITTEE,
+    SATISFACTION,
+    STATUSES,
+)
+from layers.base import frame, set_timeout
+from layers.filters import Filters, late_sql, overdue_sql, pending_sql
+
+
+def dataset_meta(con: sa.Connection) -> dict[str, str]:
+    """The ``dataset_meta`` key/value rows (``synthetic``, ``as_of`` …)."""
+    set_timeout(con)
+    return {k: v for k, v in con.execute(sa.text("SELECT key, value FROM dataset_meta"))}
+
+
+def is_synthetic(con: sa.Connection) -> bool:
+    """True when any area or case shown is synthetic (the page must say so)."""
+    set_timeout(con)
+    return bool(con.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM streets WHERE synthetic) "
+        "OR EXISTS (SELECT 1 FROM dataset_meta WHERE key = 'synthetic' AND value = 'true')"
+    )).scalar())
+
+
+def data_as_of(con: sa.Connection) -> dt.date:
+    """The data's cut-off day: ``dataset_meta.as_of``, else the latest case, else today."""
+    meta = dataset_meta(con)
+    if "as_of" in meta:
+        return dt.date.fromisoformat(meta["as_of"])
+    last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
+    return last or dt.date.today()
+
+
+def streets(con: sa.Connection) -> pd.DataFrame:
+    """Street offices and towns: ``code, name, kind``."""
+    return frame(con, "SELECT code, name, kind FROM streets ORDER BY code")
+
+
+def communities(con: sa.Connection, street: str) -> pd.DataFrame:
+    """Communities of one street office: ``id, name``."""
+    return frame(con, "SELECT id, name FROM communities WHERE street_code = :s ORDER BY name",
+                 {"s": street})
+
+
+def headline(con: sa.Connection, f: Filters) -> dict[str, Any]:
+    """Received, pending, overdue, closure and satisfaction rates, and the share of each level."""
+    df = frame(con, f"""
+        SELECT count(*) AS received,
+               count(*) FILTER (WHERE {pending_sql()}) AS pending,
+               count(*) FILTER (WHERE {overdue_sql()}) AS overdue,
+               count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
+               count(*) FILTER (WHERE c.satisfaction IN ('satisfied', 'basic')) AS satisfied,
+               count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated,
+               count(*) FILTER (WHERE c.level = 'community') AS level_community,
+               count(*) FILTER (WHERE c.level = 'street') AS level_street,
+               count(*) FILTER (WHERE c.level = 'city') AS level_city
+        FROM cases c WHERE {f.case_where()}
+    """, f.params())
+    r: dict[str, Any] = {str(k): int(v) for k, v in df.iloc[0].items()}
+    n = r["received"]
+    r["closure_rate"] = round(100.0 * r["closed"] / n, 1) if n else None
+    r["satisfaction_rate"] = (round(100.0 * r["satisfied"] / r["rated"], 1)
+                              if r["rated"] else None)
+    r["level_share"] = {k: (round(100.0 * r[f"level_{k}"] / n, 1) if n else 0.0) for k in LEVELS}
+    return r
+
+
+def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """Cases received per week (Monday), with how many of them are still pending or overdue."""
+    return frame(con, f"""
+        SELECT date_trunc('week', c.received_at)::date AS week, count(*) AS received,
+               count(*) FILTER (WHERE {pending_sql()}) AS pending,
+               count(*) FILTER (WHERE {overdue_sql()}) AS overdue
+        FROM cases c WHERE {f.case_where()}
+        GROUP BY 1 ORDER BY 1
+    """, f.params())
+
+
+def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """Street offices ranked by overdue cases, with the other measures (Chinese headers)."""
+    df = frame(con, f"""
+        WITH k AS (
+            SELECT c.street_code, count(*) AS received,
+                   count(*) FILTER (WHERE {pending_sql()}) AS pending,
+                   count(*) FILTER (WHERE {overdue_sql()}) AS overdue,
+                   count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed
+            FROM cases c WHERE {f.case_where(area=False)} GROUP BY 1
+        ), h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
+        SELECT s.name, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
+               coalesce(k.overdue, 0) AS overdue,
+               CASE WHEN k.received > 0 THEN round(100.0 * k.closed / k.received, 1) END
+                   AS closure_rate,
+               CASE WHEN h.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / h.hh, 1) END
+                   AS per_1000
+        FROM streets s LEFT JOIN k ON k.street_code = s.code
+        LEFT JOIN h ON h.street_code = s.code
+        ORDER BY overdue DESC, pending DESC, s.code
+    """, f.params())
+    return df.rename(columns={"name": "街道/镇", "received": "受理", "pending": "待办",
+                              "overdue": "超期", "closure_rate": "办结率%",
+                              "per_1000": "每千户诉求"})
+
+
+def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """Per firm: compounds, households, cases per 1,000 households, overdue and satisfaction."""
+    df = frame(con, f"""
+        WITH x AS (
+            SELECT firm_id, count(*) AS compounds, sum(coalesce(households, 0)) AS hh
+            FROM compounds WHERE firm_id IS NOT NULL
+              AND (CAST(:f_street AS text) IS NULL OR street_code = :f_street)
+            GROUP BY 1
+        ), k AS (
+            SELECT x.firm_id, count(*) AS received,
+                   count(*) FILTER (WHERE {late_sql()}) AS late,
+                   count(*) FILTER (WHERE c.satisfaction IN ('satisfied', 'basic')) AS satisfied,
+                   count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated
+            FROM cases c JOIN compounds x ON x.id = c.compound_id
+            WHERE {f.case_where()} AND x.firm_id IS NOT NULL GROUP BY 1
+        )
+        SELECT p.name, p.credit_rating, p.list_status, x.compounds, x.hh,
+               coalesce(k.received, 0) AS received,
+               CASE WHEN x.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / x.hh, 1) END
+                   AS per_1000,
+               CASE WHEN k.received > 0 THEN round(100.0 * k.late / k.received, 1) END
+                   AS late_rate,
+               CASE WHEN k.rated > 0 THEN round(100.0 * k.satisfied / k.rated, 1) END
+                   AS satisfaction
+        FROM property_firms p JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
+        ORDER BY per_1000 DESC NULLS LAST, p.name
+    """, f.params())
+    lists = {"red": "红榜", "black": "黑榜", "none": ""}
+    df["list_status"] = df["list_status"].map(lists)
+    return df.rename(columns={
+        "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
+        "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求",
+        "per_1000": "每千户诉求", "late_rate": "超期率%", "satisfaction": "满意率%"})
+
+
+def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str, Any] | None:
+    """Register facts, firm, owners' committee, hazards and case history of one compound."""
+    facts = frame(con, """
+        SELECT x.id, x.code, x.name, x.address, x.build_year, x.households, x.buildings,
+               x.floors, x.management_mode, x.owners_committee, x.competent_dept, x.is_sanwu,
+               x.is_old, x.street_code, s.name AS street, x.community_id, m.name AS community,
+               p.name AS firm, p.credit_rating, p.list_status, x.synthetic
+        FROM compounds x LEFT JOIN streets s ON s.code = x.street_code
+        LEFT JOIN communities m ON m.id = x.community_id
+        LEFT JOIN property_firms p ON p.id = x.firm_id
+        WHERE x.id = :id
+    """, {"id": compound_id})
+    if facts.empty:
+        return None
+    card: dict[str, Any] = facts.iloc[0].to_dict()
+    card["mode_label"] = MANAGEMENT_MODES.get(card["management_mode"], "")
+    card["committee_label"] = OWNERS_COMMITTEE.get(card["owners_committee"], "")
+    hz = frame(con, """
+        SELECT theme, description, found_on, due_on, status, closed_on,
+               (status <> 'closed' AND due_on < :f_as_of_day) AS overdue
+        FROM hazards WHERE compound_id = :id ORDER BY (status = 'closed'), due_on
+    """, {**f.params(), "id": compound_id})
+    hz["theme"] = hz["theme"].map(HAZARD_THEMES)
+    hz["status"] = hz["status"].map(HAZARD_STATUSES)
+    card["hazards"] = hz.rename(columns={
+        "theme": "类别", "description": "描述", "found_on": "发现日期", "due_on": "整改期限",
+        "status": "状态", "closed_on": "整改完成", "overdue": "超期"})
+    cs = frame(con, f"""
+        SELECT c.case_no, c.channel, c.received_at::date AS received_on, cat.name AS category,
+               c.level, c.status, c.due_at::date AS due_on, c.closed_at::date AS closed_on,
+               {overdue_sql()} AS overdue, c.satisfaction
+        FROM cases c JOIN categories cat ON cat.code = c.category_code
+        WHERE c.compound_id = :id AND {f.case_where(area=False)}
+        ORDER BY c.received_at DESC LIMIT 200
+    """, {**f.params(), "id": compound_id})
+    cs["channel"] = cs["channel"].map(CHANNELS)
+    cs["level"] = cs["level"].map(LEVELS)
+    cs["status"] = cs["status"].map(STATUSES)
+    cs["satisfaction"] = cs["satisfaction"].map(SATISFACTION)
+    card["cases"] = cs.rename(columns={
+        "case_no": "工单号", "channel": "渠道", "received_on": "受理日期", "category": "类别",
+        "level": "层级", "status": "状态", "due_on": "办理时限", "closed_on": "办结日期",
+        "overdue": "超期", "satisfaction": "满意度"})
+    return card

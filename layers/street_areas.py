@@ -1,0 +1,118 @@
+"""Street offices and towns, coloured by a chosen measure of their cases (choropleth).
+
+One row per street office (20 in Kaili): cases are counted on the stored
+``street_code`` (no spatial join at query time), geometry is simplified, so the
+payload does not grow with the number of cases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import sqlalchemy as sa
+
+from layers import style
+from layers.base import Layer, LayerData, features, simplified
+from layers.filters import Filters, counts_sql
+
+#: Measures the map can be coloured by: key → (Chinese label, unit, high is good).
+MEASURES: dict[str, tuple[str, str, bool]] = {
+    "pending": ("待办件数", "件", False),
+    "overdue": ("超期件数", "件", False),
+    "per_1000": ("每千户诉求数", "件/千户", False),
+    "closure_rate": ("办结率", "%", True),
+}
+#: Simplification tolerance in degrees (≈ 50 m): invisible at city zoom.
+TOLERANCE = 0.0005
+
+SQL = f"""
+WITH k AS (
+    SELECT c.street_code, {counts_sql()},
+           count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed
+    FROM cases c
+    WHERE {{where}}
+    GROUP BY c.street_code
+), h AS (
+    SELECT street_code, sum(households) AS households, count(*) AS compounds,
+           count(*) FILTER (WHERE is_sanwu) AS sanwu
+    FROM compounds GROUP BY street_code
+)
+SELECT 'street' AS kind, s.code, s.name, s.kind AS street_kind,
+       coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
+       coalesce(k.overdue, 0) AS overdue,
+       coalesce(h.households, 0) AS households, coalesce(h.compounds, 0) AS compounds,
+       coalesce(h.sanwu, 0) AS sanwu,
+       CASE WHEN coalesce(h.households, 0) > 0
+            THEN round(1000.0 * coalesce(k.received, 0) / h.households, 1) END AS per_1000,
+       CASE WHEN coalesce(k.received, 0) > 0
+            THEN round(100.0 * k.closed / k.received, 1) END AS closure_rate,
+       {simplified("s.geom", TOLERANCE)} AS geometry
+FROM streets s
+LEFT JOIN k ON k.street_code = s.code
+LEFT JOIN h ON h.street_code = s.code
+ORDER BY s.code
+"""
+
+
+def query(con: sa.Connection, f: Filters) -> LayerData:
+    """All street offices and towns with their case measures for ``f`` (whole city)."""
+    gj = features(con, SQL.format(where=f.case_where("c", area=False)), f.params())
+    return LayerData(gj, {"selected": f.street})
+
+
+def _bounds(data: LayerData, measure: str) -> list[float]:
+    if MEASURES[measure][1] == "%":
+        return [20.0, 40.0, 60.0, 80.0, 100.0]
+    return style.breaks([ft["properties"][measure] or 0 for ft in data.features])
+
+
+def _palette(measure: str) -> tuple[str, ...]:
+    return style.SEQUENTIAL_GOOD if MEASURES[measure][2] else style.SEQUENTIAL
+
+
+def render(data: LayerData, *, measure: str | None = "pending",
+           **_: Any) -> folium.FeatureGroup:
+    """Filled areas coloured by ``measure`` (plain outlines when None); the selected one thick."""
+    selected = data.meta.get("selected")
+    if measure is None:
+        for ft in data.features:
+            ft["properties"]["fill"] = "#ffffff"
+        measure = "pending"
+    else:
+        bounds, palette = _bounds(data, measure), _palette(measure)
+        for ft in data.features:
+            p = ft["properties"]
+            p["fill"] = style.classify(p[measure], bounds, palette)
+    fg = folium.FeatureGroup(name="街道/镇", show=True)
+    label, unit, _good = MEASURES[measure]
+
+    def _style(feat: dict[str, Any]) -> dict[str, Any]:
+        p = feat["properties"]
+        sel = p["code"] == selected
+        return {"fillColor": p["fill"], "fillOpacity": 0.1 if selected else 0.75,
+                "color": "#000000" if sel else "#333333", "weight": 5 if sel else 1.2}
+
+    folium.GeoJson(
+        data.geojson,
+        name="streets",
+        style_function=_style,
+        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", measure, "received", "pending", "overdue"],
+            aliases=["", f"{label}（{unit}）", "受理", "待办", "超期"],
+            sticky=True, style="font-size:16px;",
+        ),
+    ).add_to(fg)
+    return fg
+
+
+def legend(data: LayerData, *, measure: str | None = "pending", **_: Any) -> str:
+    if measure is None:
+        return ""
+    label, unit, _good = MEASURES[measure]
+    return style.class_legend(f"街道/镇：{label}", _bounds(data, measure), _palette(measure),
+                              "%" if unit == "%" else "")
+
+
+LAYER = Layer("street_areas", "街道/镇辖区", query, render, legend)

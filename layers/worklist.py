@@ -1,0 +1,117 @@
+"""The 三无 and old compounds of one street office, ranked by a documented priority score.
+
+Priority score
+--------------
+Street-office staff go first where people are most affected and problems are
+open. Each compound's score is the sum of these terms (see :data:`WEIGHTS`):
+
+=====================================  ======  =====================================
+term                                   weight  cap
+=====================================  ======  =====================================
+cases per 100 households in the period   10    10 per 100 households (100 points)
+open hazards (fire, elevator, order)      8    —
+of which past their due date             +8    —
+pending cases past their time limit       5    10 cases (50 points)
+age in years (``as_of`` − build year)   0.5    50 years (25 points)
+households / 50                           1    20 points
+三无 (no firm, no department, no owners) 20    —
+=====================================  ======  =====================================
+
+Rate terms use households so a large compound is not first just for being
+large; the capped size term then breaks ties toward more people affected.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.models import MANAGEMENT_MODES, OWNERS_COMMITTEE
+from layers.base import frame
+from layers.filters import Filters, overdue_sql
+
+#: (column, weight, cap on the column before weighting, Chinese explanation).
+WEIGHTS: tuple[tuple[str, float, float | None, str], ...] = (
+    ("cases_per_100", 10.0, 10.0, "期内每百户诉求数 × 10（上限 10）"),
+    ("open_hazards", 8.0, None, "未整改隐患数 × 8"),
+    ("overdue_hazards", 8.0, None, "其中超期隐患再 × 8"),
+    ("overdue_cases", 5.0, 10.0, "超期待办工单 × 5（上限 10 件）"),
+    ("age", 0.5, 50.0, "房龄（年）× 0.5（上限 50 年）"),
+    ("size", 1.0, 20.0, "户数 ÷ 50（上限 20）"),
+    ("sanwu", 20.0, None, "三无小区 + 20"),
+)
+
+SQL = f"""
+WITH k AS (
+    SELECT c.compound_id, count(*) AS cases,
+           count(*) FILTER (WHERE {overdue_sql()}) AS overdue_cases
+    FROM cases c WHERE {{where}} AND c.compound_id IS NOT NULL GROUP BY 1
+), z AS (
+    SELECT compound_id, count(*) AS open_hazards,
+           count(*) FILTER (WHERE due_on < :f_as_of_day) AS overdue_hazards
+    FROM hazards WHERE status <> 'closed' AND found_on <= :f_as_of_day GROUP BY 1
+)
+SELECT x.id, x.name, m.name AS community, x.address, x.build_year,
+       coalesce(x.households, 0) AS households, x.management_mode, x.owners_committee,
+       x.is_sanwu, x.is_old, coalesce(k.cases, 0) AS cases,
+       coalesce(k.overdue_cases, 0) AS overdue_cases,
+       coalesce(z.open_hazards, 0) AS open_hazards,
+       coalesce(z.overdue_hazards, 0) AS overdue_hazards,
+       round(ST_X(ST_PointOnSurface(x.geom))::numeric, 5)::float AS lon,
+       round(ST_Y(ST_PointOnSurface(x.geom))::numeric, 5)::float AS lat
+FROM compounds x
+LEFT JOIN communities m ON m.id = x.community_id
+LEFT JOIN k ON k.compound_id = x.id
+LEFT JOIN z ON z.compound_id = x.id
+WHERE x.street_code = :f_street AND (x.is_sanwu OR x.is_old)
+"""
+
+HEADERS = {
+    "rank": "排序", "name": "小区名称", "community": "所属社区", "address": "地址",
+    "kind": "类型", "mode": "管理方式", "committee": "业主组织", "build_year": "建成年份",
+    "households": "户数", "cases": "期内诉求", "cases_per_100": "每百户诉求",
+    "overdue_cases": "超期待办", "open_hazards": "未整改隐患", "overdue_hazards": "超期隐患",
+    "score": "优先分",
+}
+
+
+def priority(df: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
+    """Add the score terms and ``score``; sort by score (highest first) and number the rows."""
+    out = df.copy()
+    hh = out["households"].where(out["households"] > 0)
+    out["cases_per_100"] = (100.0 * out["cases"] / hh).fillna(0.0).round(2)
+    out["age"] = (as_of_year - out["build_year"]).clip(lower=0).fillna(0)
+    out["size"] = out["households"] / 50.0
+    out["sanwu"] = out["is_sanwu"].astype(float)
+    score = pd.Series(0.0, index=out.index)
+    for col, weight, cap, _text in WEIGHTS:
+        v = out[col].astype(float)
+        score += weight * (v.clip(upper=cap) if cap is not None else v)
+    out["score"] = score.round(1)
+    out = out.sort_values(["score", "households", "id"], ascending=[False, False, True])
+    out["rank"] = range(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
+def query(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """The ranked worklist of ``f.street`` (empty without a street)."""
+    if not f.street:
+        return priority(frame(con, SQL.replace("{where}", "FALSE"), f.params()), f.as_of.year)
+    df = frame(con, SQL.format(where=f.case_where()), f.params())
+    return priority(df, f.as_of.year)
+
+
+def table(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as shown and exported: Chinese headers, labels instead of codes."""
+    t = ranked.copy()
+    t["kind"] = [("三无小区" + ("、老旧小区" if o else "")) if s else "老旧小区"
+                 for s, o in zip(t["is_sanwu"], t["is_old"], strict=True)]
+    t["mode"] = t["management_mode"].map(MANAGEMENT_MODES)
+    t["committee"] = t["owners_committee"].map(OWNERS_COMMITTEE)
+    t["build_year"] = t["build_year"].astype("Int64")
+    return t[list(HEADERS)].rename(columns=HEADERS)
+
+
+def explanation() -> list[str]:
+    """The score's terms, in Chinese, for the page and the export."""
+    return ["优先分 = 以下各项之和："] + [f"· {text}" for *_x, text in WEIGHTS]

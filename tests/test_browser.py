@@ -1,0 +1,212 @@
+"""End to end in headless Chromium: the real dashboard, offline, on the demo test database.
+
+``streamlit run`` serves the app on a free port; Playwright drives Debian's
+``/usr/bin/chromium`` with every request to another host aborted, and each
+test asserts that none was even attempted. A failing test leaves a screenshot
+in ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from screenshots import ARGS, CHROMIUM, MAP_FRAME, block_outside, wait_for_map  # noqa: E402
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 45_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo: Engine) -> Iterator[str]:
+    from dashboard import assets
+
+    assets.ensure(say=lambda _m: None)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": demo.url.render_as_string(hide_password=False)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-test.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT / "dashboard", env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).status == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("streamlit did not start; see tests/artifacts/streamlit-test.log")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server: str,  # type: ignore[no-untyped-def]
+         request: pytest.FixtureRequest) -> Iterator[tuple[object, list[str]]]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN",
+                                  accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    blocked = block_outside(pg, server)
+    failed = True
+    try:
+        yield pg, blocked
+        failed = False
+    finally:
+        if failed or getattr(request.node, "_failed", False):
+            ARTIFACTS.mkdir(exist_ok=True)
+            with contextlib.suppress(Exception):
+                pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(pg, name: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):
+            pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        raise
+
+
+def _street_paths(pg):  # type: ignore[no-untyped-def]
+    return pg.frame_locator(MAP_FRAME).first.locator("path.leaflet-interactive")
+
+
+INSIDE_POINT_JS = """
+(i) => {
+  const paths = [...document.querySelectorAll('path.leaflet-interactive')];
+  const p = paths[i];
+  const b = p.getBoundingClientRect();
+  for (let fy = 0.5; fy < 1; fy += 0.05) for (const s of [1, -1]) {
+    const y = b.top + b.height * (s > 0 ? fy : 1 - fy);
+    for (let fx = 0.5; fx < 1; fx += 0.05) for (const t of [1, -1]) {
+      const x = b.left + b.width * (t > 0 ? fx : 1 - fx);
+      if (document.elementFromPoint(x, y) === p) return [x, y];
+    }
+  }
+  return null;
+}
+"""
+
+
+def test_overview_loads_offline_with_every_street_area(page, server: str, demo: Engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import scalar
+
+    pg, blocked = page
+    with screenshot_on_failure(pg, "overview"):
+        t0 = time.perf_counter()
+        pg.goto(server)
+        wait_for_map(pg, TIMEOUT_MS)
+        first_render = time.perf_counter() - t0
+        n_streets = scalar(demo, "SELECT count(*) FROM streets")
+        assert _street_paths(pg).count() >= int(n_streets)  # type: ignore[arg-type]
+        assert pg.get_by_text("全市总览").first.is_visible()
+        assert pg.get_by_text("演示数据（合成）", exact=False).first.is_visible()
+        leaflet = pg.frame_locator(MAP_FRAME).first.locator("script[src*='leaflet']")
+        assert leaflet.count() >= 1
+        assert "/app/static/vendor/leaflet/" in (leaflet.first.get_attribute("src") or "")
+    print(f"first map render {first_render:.2f} s")
+    assert blocked == [], f"requests to other hosts were attempted: {blocked}"
+
+
+def test_clicking_a_street_area_drills_down(page, server: str, demo: Engine) -> None:  # type: ignore[no-untyped-def]
+    pg, blocked = page
+    with screenshot_on_failure(pg, "drilldown-click"):
+        pg.goto(f"{server}/drilldown")
+        wait_for_map(pg, TIMEOUT_MS)
+        frame = pg.frame(url=lambda u: "streamlit_folium" in u) or next(
+            f for f in pg.frames if f.query_selector("path.leaflet-interactive"))
+        before = _street_paths(pg).count()
+        box = pg.locator(MAP_FRAME).first.bounding_box()
+        assert box
+        point = None
+        for i in range(before):
+            point = frame.evaluate(INSIDE_POINT_JS, i)
+            if point:
+                break
+        assert point, "no clickable street area found"
+        pg.mouse.click(box["x"] + point[0], box["y"] + point[1])
+        pg.wait_for_url("**street=*", timeout=TIMEOUT_MS)
+        code = pg.url.split("street=")[1].split("&")[0]
+        from tests.conftest import scalar
+
+        name = scalar(demo, "SELECT name FROM streets WHERE code = :c", c=code)
+        pg.get_by_role("button", name=f"{name}").wait_for(timeout=TIMEOUT_MS)
+        wait_for_map(pg, TIMEOUT_MS)
+        # the street view draws its communities and compounds on top of the 20 areas
+        pg.wait_for_function(
+            f"() => [...document.querySelectorAll('iframe')].some(f => "
+            f"f.contentDocument && f.contentDocument.querySelectorAll("
+            f"'path.leaflet-interactive').length > {before})", timeout=TIMEOUT_MS)
+        # and the breadcrumb leads back to the city
+        pg.get_by_role("button", name="凯里市 ›").click()
+        pg.wait_for_function("() => !location.search.includes('street=')", timeout=TIMEOUT_MS)
+    assert blocked == [], f"requests to other hosts were attempted: {blocked}"
+
+
+def test_worklist_downloads_a_valid_xlsx(page, server: str, demo: Engine) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from tests.conftest import scalar
+
+    pg, blocked = page
+    street = scalar(demo, "SELECT street_code FROM compounds WHERE is_sanwu "
+                          "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    expected = scalar(demo, "SELECT count(*) FROM compounds WHERE street_code = :s "
+                            "AND (is_sanwu OR is_old)", s=street)
+    with screenshot_on_failure(pg, "worklist-download"):
+        pg.goto(f"{server}/worklist?street={street}")
+        button = pg.get_by_role("button", name="下载 Excel 清单")
+        button.wait_for(timeout=TIMEOUT_MS)
+        with pg.expect_download(timeout=TIMEOUT_MS) as info:
+            button.click()
+        data = Path(info.value.path()).read_bytes()
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    assert header[:2] == ["排序", "小区名称"] and "优先分" in header
+    assert ws.max_row - 1 == expected
+    assert "说明" in wb.sheetnames
+    assert info.value.suggested_filename.endswith(".xlsx")
+    assert blocked == [], f"requests to other hosts were attempted: {blocked}"
