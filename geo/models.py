@@ -273,3 +273,69 @@ dataset_meta = Table(
     Column("value", Text, nullable=False),
     comment="数据集说明（如演示数据的生成参数）",
 )
+
+
+# --- Case intake (migration 0002) -----------------------------------------
+
+from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
+
+IMPORT_KINDS = {"cases": "工单", "compounds": "小区名录", "boundaries": "辖区边界"}
+CATEGORY_BY = {"name": "按类别名", "keywords": "按内容关键词", "default": "其他"}
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("file", Text, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("channel", String(8)),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("inserted", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("quarantined", Integer, nullable=False, server_default="0"),
+    Column("summary", JSONB, nullable=False, server_default="{}"),
+    CheckConstraint(_in("kind", IMPORT_KINDS), name="kind"),
+    CheckConstraint("rows_read = inserted + updated + unchanged + quarantined",
+                    name="accounting"),
+    comment="导入批次：文件、时间与逐行核算（读入 = 新增 + 更新 + 未变 + 隔离）",
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("file", Text, nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text),
+    comment="隔离区：未能导入的行（原始值中的姓名与电话已脱敏）及原因",
+)
+
+for _extra in (
+    Column("co_depts", ARRAY(String(32)), nullable=False, server_default="{}"),
+    Column("base_level", String(9),
+           comment="重复投诉升级前的层级（导入时由类别、渠道与超期规则得出）"),
+    Column("escalations", ARRAY(Text), nullable=False, server_default="{}",
+           comment="适用的升级规则：channel_floor / overdue / repeat"),
+    Column("category_by", String(8),
+           comment="类别来源：name 按类别名 / keywords 按内容关键词 / default 其他"),
+    Column("handler", Text, comment="导出文件中的承办单位（原文）"),
+    Column("coord_fix", String(12), comment="坐标修正：swapped 经纬度颠倒已纠正"),
+    Column("source_import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("source_row", Integer),
+    CheckConstraint(f"base_level IS NULL OR {_in('base_level', LEVELS)}", name="base_level"),
+    CheckConstraint(f"category_by IS NULL OR {_in('category_by', CATEGORY_BY)}",
+                    name="category_by"),
+    CheckConstraint("coord_fix IS NULL OR coord_fix IN ('swapped')", name="coord_fix"),
+):
+    if isinstance(_extra, Column):
+        cases.append_column(_extra)
+    else:
+        cases.append_constraint(_extra)

@@ -153,5 +153,11 @@ def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
     sys.exit(subprocess.call(cmd, env=env, cwd=ROOT / "dashboard"))
 
 
+from propmap.cli_intake import import_group, quarantine_group  # noqa: E402
+
+main.add_command(import_group, "import")
+main.add_command(quarantine_group, "quarantine")
+
+
 if __name__ == "__main__":
     main()

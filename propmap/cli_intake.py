@@ -1,0 +1,130 @@
+"""``propmap import ...`` and ``propmap quarantine ...``: intake commands (see :mod:`etl.intake`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+
+from propmap.cli import _engine, _say, _user_errors
+
+_STEPS = {"cases": ["读取文件", "解析与定位", "空间归属", "升级规则", "隔离与记账"]}
+_LONG_FILE_BYTES = 5 << 20
+
+
+@contextlib.contextmanager
+def _db() -> Iterator[Engine]:
+    """The prepared engine, disposed after the command (no connection left open)."""
+    engine = _engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _report(result: object, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))  # type: ignore[attr-defined]
+    else:
+        _say(result.summary_zh())  # type: ignore[attr-defined]
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import case exports, the compound register and boundary files."""
+
+
+@import_group.command("cases")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--channel", type=click.Choice(["12345", "mailbox", "petition"]), default=None,
+              help="来源渠道（文件中“来源渠道”为空的行使用它）")
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象（行数核算、定位方式、隔离原因）")
+@_user_errors
+def import_cases_cmd(path: Path, channel: str | None, as_json: bool) -> None:
+    """Import a 12345 / mailbox / petition export (.xlsx or .csv) into cases."""
+    from etl.intake.cases import import_cases
+
+    show_bar = not as_json and path.is_file() and path.stat().st_size >= _LONG_FILE_BYTES
+    with _db() as engine:
+        if show_bar:
+            steps = _STEPS["cases"]
+            with click.progressbar(length=len(steps), label="导入工单",
+                                   file=click.get_text_stream("stderr")) as bar:
+
+                def step(label: str) -> None:
+                    bar.label = label
+                    bar.update(1)
+
+                result = import_cases(engine, path, channel=channel, step=step)
+        else:
+            result = import_cases(engine, path, channel=channel)
+    _report(result, as_json)
+
+
+@import_group.command("compounds")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
+@_user_errors
+def import_compounds_cmd(path: Path, as_json: bool) -> None:
+    """Import the compound register (.xlsx or .csv, point coordinates or WKT boundaries)."""
+    from etl.intake.compounds import import_compounds
+
+    with _db() as engine:
+        result = import_compounds(engine, path)
+    _report(result, as_json)
+
+
+@import_group.command("boundaries")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--level", type=click.Choice(["street", "community"]), required=True,
+              help="边界层级：street 街道/镇，community 社区")
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
+@_user_errors
+def import_boundaries_cmd(path: Path, level: str, as_json: bool) -> None:
+    """Import street or community boundaries (GeoJSON, Shapefile, GeoPackage)."""
+    from etl.intake.boundaries import import_boundaries
+
+    with _db() as engine:
+        result = import_boundaries(engine, path, level=level)
+    _report(result, as_json)
+
+
+@click.group("quarantine")
+def quarantine_group() -> None:
+    """Rows an import could not take: list and export them (personal data masked)."""
+
+
+@quarantine_group.command("list")
+@click.option("--import-id", type=int, default=None, help="只看该导入批次")
+@click.option("--limit", type=int, default=50, show_default=True)
+@_user_errors
+def quarantine_list(import_id: int | None, limit: int) -> None:
+    """Show quarantined rows: batch, file, row number, reason, raw values (masked)."""
+    from etl.intake import quarantine
+
+    with _db() as engine, engine.connect() as con:
+        df = quarantine.fetch(con, import_id, limit)
+    if df.empty:
+        _say("隔离区为空")
+        return
+    for r in df.itertuples(index=False):
+        click.echo(f"[批次 {r.import_id}] {r.file} 第 {r.row_no} 行：{r.reason}"
+                   + (f"（{r.detail}）" if r.detail else "") + f"\n    {r.raw}")
+
+
+@quarantine_group.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=".xlsx 或 .csv（UTF-8 带 BOM）")
+@click.option("--import-id", type=int, default=None, help="只导出该导入批次")
+@_user_errors
+def quarantine_export(output: Path, import_id: int | None) -> None:
+    """Export quarantined rows with Chinese headers (personal data masked)."""
+    from etl.intake import quarantine
+
+    with _db() as engine, engine.connect() as con:
+        n = quarantine.export(con, output, import_id)
+    _say(f"已导出 {n:,} 条隔离行到 {output}")
