@@ -339,3 +339,16 @@ for _extra in (
         cases.append_column(_extra)
     else:
         cases.append_constraint(_extra)
+
+
+# --- Caching (migration 0003) -----------------------------------------------
+
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="single_row"),
+    comment="数据版本：地图所用各表每次变更加一，缓存以此为键",
+)

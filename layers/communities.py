@@ -7,17 +7,14 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
-from layers import style
+from layers import facts, style
 from layers.base import Layer, LayerData, features, simplified
-from layers.filters import Filters, counts_sql
+from layers.filters import Filters
 
 TOLERANCE = 0.0001
 
 SQL = f"""
-WITH k AS (
-    SELECT c.community_id, {counts_sql()}
-    FROM cases c WHERE {{where}} GROUP BY c.community_id
-)
+WITH {{counts}}
 SELECT 'community' AS kind, m.id, m.name, m.street_code,
        coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
        coalesce(k.overdue, 0) AS overdue,
@@ -30,15 +27,15 @@ ORDER BY m.id
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
     """Communities of ``f.street`` (all when no street is chosen)."""
-    where = f.case_where("c", area=False)
-    if f.street:
-        where += " AND c.street_code = :f_street"
-    gj = features(con, SQL.format(where=where), f.params())
+    counts, params = facts.cte(con, f.area(f.street), "community_id",
+                               measures=("received", "pending", "overdue"))
+    gj = features(con, SQL.format(counts=counts), {**f.params(), **params})
     return LayerData(gj, {"selected": f.community_id})
 
 
-def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
-    selected = data.meta.get("selected")
+def render(data: LayerData, *, selected: int | None = None, **_: Any) -> folium.FeatureGroup:
+    """Dashed community outlines; the ``selected`` one (default: the filtered one) solid."""
+    selected = selected if selected is not None else data.meta.get("selected")
     fg = folium.FeatureGroup(name="社区", show=True)
 
     def _style(feat: dict[str, Any]) -> dict[str, Any]:

@@ -8,17 +8,14 @@ import folium
 import sqlalchemy as sa
 
 from geo.models import MANAGEMENT_MODES
-from layers import style
+from layers import facts, style
 from layers.base import Layer, LayerData, features, simplified
-from layers.filters import Filters, counts_sql
+from layers.filters import Filters
 
 TOLERANCE = 0.00002
 
 SQL = f"""
-WITH k AS (
-    SELECT c.compound_id, {counts_sql()}
-    FROM cases c WHERE {{where}} AND c.compound_id IS NOT NULL GROUP BY c.compound_id
-)
+WITH {{counts}}
 SELECT 'compound' AS kind, x.id, x.name, x.management_mode AS mode, x.is_sanwu AS sanwu,
        x.is_old AS old, coalesce(x.households, 0) AS households, x.build_year,
        coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
@@ -35,11 +32,14 @@ def query(con: sa.Connection, f: Filters) -> LayerData:
     """Compounds of ``f.street`` (and ``f.community_id`` when set); empty without a street."""
     if not f.street:
         return LayerData({"type": "FeatureCollection", "features": []})
-    gj = features(con, SQL.format(where=f.case_where("c")), f.params())
+    counts, params = facts.cte(con, f, "compound_id", measures=("received", "pending", "overdue"))
+    gj = features(con, SQL.format(counts=counts), {**f.params(), **params})
     return LayerData(gj)
 
 
-def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
+def render(data: LayerData, *, selected: int | None = None, **_: Any) -> folium.FeatureGroup:
+    """Compound outlines by management mode, 三无 ones as large red dots; the ``selected``
+    compound (the one whose card is open) ringed in black and yellow."""
     for ft in data.features:
         p = ft["properties"]
         p["mode_label"] = "三无小区" if p["sanwu"] else MANAGEMENT_MODES.get(p["mode"], p["mode"])
@@ -61,14 +61,9 @@ def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
             aliases=["小区", "管理方式", "户数", "待办", "超期"], style="font-size:16px;"),
     ).add_to(fg)
     # 三无 compounds also get a large dot: at street zoom their polygons are small.
-    dots = []
-    for ft in data.features:
-        if ft["properties"]["sanwu"]:
-            ring = _first_ring(ft["geometry"])
-            x = round(sum(c[0] for c in ring) / len(ring), 5)
-            y = round(sum(c[1] for c in ring) / len(ring), 5)
-            dots.append({"type": "Feature", "properties": ft["properties"],
-                         "geometry": {"type": "Point", "coordinates": [x, y]}})
+    dots = [{"type": "Feature", "properties": ft["properties"],
+             "geometry": {"type": "Point", "coordinates": _centre(ft["geometry"])}}
+            for ft in data.features if ft["properties"]["sanwu"]]
     if dots:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": dots}, name="sanwu_dots",
@@ -79,13 +74,22 @@ def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
                                           aliases=["三无小区", "户数", "待办"],
                                           style="font-size:16px;"),
         ).add_to(fg)
+    for ft in data.features:
+        if selected is not None and ft["properties"]["id"] == selected:
+            x, y = _centre(ft["geometry"])
+            for colour, weight in (("#000000", 8), ("#ffd400", 4)):
+                folium.CircleMarker([y, x], radius=20, color=colour, weight=weight, fill=False,
+                                    interactive=False).add_to(fg)
     return fg
 
 
-def _first_ring(geom: dict[str, Any]) -> list[list[float]]:
+def _centre(geom: dict[str, Any]) -> list[float]:
+    """The mean vertex of the outer ring (a compound is small and compact), rounded."""
     coords = geom["coordinates"]
     ring = coords[0][0] if geom["type"] == "MultiPolygon" else coords[0]
-    return ring[:-1] or ring
+    ring = ring[:-1] or ring
+    return [round(sum(c[0] for c in ring) / len(ring), 5),
+            round(sum(c[1] for c in ring) / len(ring), 5)]
 
 
 def legend(data: LayerData, **_: Any) -> str:

@@ -48,8 +48,14 @@ def legend(data: LayerData, **_: Any) -> str:
     firms: dict[int, str] = {}
     for ft in data.features:
         firms.setdefault(ft["properties"]["firm_id"], ft["properties"]["firm"])
-    return style.swatches("物业企业", [(firm_color(i), n) for i, n in sorted(firms.items())],
-                          shape="dot")
+    return style.swatches("物业企业", [(firm_color(i), short_name(n))
+                                       for i, n in sorted(firms.items())],
+                          shape="dot", columns=2)
+
+
+def short_name(firm: str) -> str:
+    """A firm's name as a legend fits it: 凯里市宏达物业服务有限公司 → 宏达物业."""
+    return firm.removeprefix("凯里市").replace("物业服务有限公司", "物业")
 
 
 LAYER = Layer("firm_coverage", "物业企业服务范围", query, render, legend)

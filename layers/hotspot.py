@@ -12,9 +12,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.models import HAZARD_STATUSES
+from layers import facts
 from layers.base import LayerData, collection, frame
 from layers.filters import HOTSPOT_THEMES, Filters
-from layers.heat import GRID_DEG, grid_counts, hexagon_feature, to_hexagons
+from layers.heat import GRID_DEG, case_points, grid_counts, hexagon_feature, to_hexagons
 
 RESOLUTION = 8
 
@@ -26,26 +27,22 @@ WHERE h.theme = :theme AND h.found_on BETWEEN :f_start_day AND :f_as_of_day
   AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
 GROUP BY 1, 2
 """
-CASE_GRID_SQL = """
-SELECT round(ST_X(c.geom) / :g)::bigint AS gx, round(ST_Y(c.geom) / :g)::bigint AS gy,
-       count(*) AS n
-FROM cases c WHERE {where} AND c.geom IS NOT NULL
-  AND c.category_code IN (SELECT code FROM categories WHERE theme = ANY(:cat_themes))
-GROUP BY 1, 2
-"""
+
+
+def themed(f: Filters, theme: str) -> Filters:
+    """``f`` narrowed to the dispute categories of hotspot ``theme``."""
+    return f.with_(themes=HOTSPOT_THEMES[theme])
 
 
 def _params(f: Filters, theme: str) -> dict[str, object]:
-    return {**f.params(), "theme": theme, "cat_themes": list(HOTSPOT_THEMES[theme]),
-            "f_start_day": f.start}
+    return {**f.params(), "theme": theme, "f_start_day": f.start}
 
 
 def hexagons(con: sa.Connection, f: Filters, theme: str) -> LayerData:
     """Hexagons with ``cases``, ``hazards`` and ``n`` (their sum) for ``theme``."""
     p = _params(f, theme)
     g = GRID_DEG[RESOLUTION]
-    cases = to_hexagons(grid_counts(con, CASE_GRID_SQL.format(where=f.case_where("c")), p, g),
-                        RESOLUTION)
+    cases = to_hexagons(case_points(con, themed(f, theme), g), RESOLUTION)
     hazards = to_hexagons(grid_counts(con, HAZARD_GRID_SQL, p, g), RESOLUTION)
     feats = []
     for cell in sorted(set(cases) | set(hazards)):
@@ -57,28 +54,24 @@ def hexagons(con: sa.Connection, f: Filters, theme: str) -> LayerData:
 
 def top_compounds(con: sa.Connection, f: Filters, theme: str, n: int = 15) -> pd.DataFrame:
     """Compounds with the most cases and hazards of ``theme`` (repeat locations)."""
+    counts, params = facts.cte(con, themed(f, theme), "compound_id", measures=("received",))
     return frame(con, f"""
-        WITH k AS (
-            SELECT c.compound_id, count(*) AS cases FROM cases c
-            WHERE {f.case_where()} AND c.compound_id IS NOT NULL
-              AND c.category_code IN (SELECT code FROM categories WHERE theme = ANY(:cat_themes))
-            GROUP BY 1
-        ), z AS (
+        WITH {counts}, z AS (
             SELECT compound_id, count(*) FILTER (WHERE status <> 'closed') AS open_hazards,
                    count(*) FILTER (WHERE status <> 'closed' AND due_on < :f_as_of_day)
                        AS overdue_hazards
             FROM hazards WHERE theme = :theme AND found_on <= :f_as_of_day GROUP BY 1
         )
-        SELECT x.name AS "小区", s.name AS "街道/镇", coalesce(k.cases, 0) AS "期内诉求",
+        SELECT x.name AS "小区", s.name AS "街道/镇", coalesce(k.received, 0) AS "期内诉求",
                coalesce(z.open_hazards, 0) AS "未整改隐患",
                coalesce(z.overdue_hazards, 0) AS "超期隐患"
         FROM compounds x JOIN streets s ON s.code = x.street_code
         LEFT JOIN k ON k.compound_id = x.id LEFT JOIN z ON z.compound_id = x.id
-        WHERE (k.cases > 0 OR z.open_hazards > 0)
+        WHERE (k.received > 0 OR z.open_hazards > 0)
           AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
-        ORDER BY coalesce(k.cases, 0) + 2 * coalesce(z.open_hazards, 0) DESC, x.name
+        ORDER BY coalesce(k.received, 0) + 2 * coalesce(z.open_hazards, 0) DESC, x.name
         LIMIT :n
-    """, {**_params(f, theme), "n": n})
+    """, {**_params(f, theme), **params, "n": n})
 
 
 def open_hazards(con: sa.Connection, f: Filters, theme: str) -> pd.DataFrame:

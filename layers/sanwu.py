@@ -7,15 +7,12 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
-from layers import style
+from layers import facts, style
 from layers.base import Layer, LayerData, as_geojson, features
-from layers.filters import Filters, pending_sql
+from layers.filters import Filters
 
 SQL = f"""
-WITH k AS (
-    SELECT c.compound_id, count(*) FILTER (WHERE {pending_sql()}) AS pending, count(*) AS received
-    FROM cases c WHERE {{where}} AND c.compound_id IS NOT NULL GROUP BY c.compound_id
-)
+WITH {{counts}}
 SELECT 'compound' AS kind, x.id, x.name, s.name AS street, coalesce(x.households, 0) AS households,
        x.build_year, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
        {as_geojson("ST_PointOnSurface(x.geom)")} AS geometry
@@ -27,16 +24,18 @@ ORDER BY x.id
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
     """Every 三无 compound of the area (the whole city without a street)."""
-    return LayerData(features(con, SQL.format(where=f.case_where("c")), f.params()))
+    counts, params = facts.cte(con, f, "compound_id", measures=("received", "pending"))
+    return LayerData(features(con, SQL.format(counts=counts), {**f.params(), **params}))
 
 
-def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
+def render(data: LayerData, *, radius: float = 4.5, **_: Any) -> folium.FeatureGroup:
+    """Small red dots with a white rim, so the colours of the areas beneath still show."""
     fg = folium.FeatureGroup(name="三无小区", show=True)
     folium.GeoJson(
         data.geojson, name="sanwu",
-        marker=folium.CircleMarker(radius=7, fill=True),
+        marker=folium.CircleMarker(radius=radius, fill=True),
         style_function=lambda _f: {"fillColor": style.SANWU_COLOR, "color": "#ffffff",
-                                   "weight": 2, "fillOpacity": 0.95, "radius": 7},
+                                   "weight": 1.2, "fillOpacity": 0.95, "radius": radius},
         tooltip=folium.GeoJsonTooltip(fields=["name", "street", "households", "received"],
                                       aliases=["三无小区", "街道", "户数", "期内诉求"],
                                       style="font-size:16px;"),

@@ -23,8 +23,9 @@ from geo.models import (
     SATISFACTION,
     STATUSES,
 )
+from layers import facts
 from layers.base import frame, set_timeout
-from layers.filters import Filters, late_sql, overdue_sql, pending_sql
+from layers.filters import Filters, overdue_sql, pending_sql
 
 
 def dataset_meta(con: sa.Connection) -> dict[str, str]:
@@ -63,20 +64,11 @@ def communities(con: sa.Connection, street: str) -> pd.DataFrame:
 
 
 def headline(con: sa.Connection, f: Filters) -> dict[str, Any]:
-    """Received, pending, overdue, closure and satisfaction rates, and the share of each level."""
-    df = frame(con, f"""
-        SELECT count(*) AS received,
-               count(*) FILTER (WHERE {pending_sql()}) AS pending,
-               count(*) FILTER (WHERE {overdue_sql()}) AS overdue,
-               count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
-               count(*) FILTER (WHERE c.satisfaction IN ('satisfied', 'basic')) AS satisfied,
-               count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated,
-               count(*) FILTER (WHERE c.level = 'community') AS level_community,
-               count(*) FILTER (WHERE c.level = 'street') AS level_street,
-               count(*) FILTER (WHERE c.level = 'city') AS level_city
-        FROM cases c WHERE {f.case_where()}
-    """, f.params())
-    r: dict[str, Any] = {str(k): int(v) for k, v in df.iloc[0].items()}
+    """Received, pending, overdue, closure and satisfaction rates, and the share of each level.
+
+    Summed from the shared per-compound facts (:mod:`layers.facts`): no scan of its own.
+    """
+    r = facts.totals(con, f)
     n = r["received"]
     r["closure_rate"] = round(100.0 * r["closed"] / n, 1) if n else None
     r["satisfaction_rate"] = (round(100.0 * r["satisfied"] / r["rated"], 1)
@@ -98,14 +90,10 @@ def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
 
 def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """Street offices ranked by overdue cases, with the other measures (Chinese headers)."""
+    counts, params = facts.cte(con, f.area(None, None), "street_code",
+                               measures=("received", "pending", "overdue", "closed"))
     df = frame(con, f"""
-        WITH k AS (
-            SELECT c.street_code, count(*) AS received,
-                   count(*) FILTER (WHERE {pending_sql()}) AS pending,
-                   count(*) FILTER (WHERE {overdue_sql()}) AS overdue,
-                   count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed
-            FROM cases c WHERE {f.case_where(area=False)} GROUP BY 1
-        ), h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
+        WITH {counts}, h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
         SELECT s.name, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
                coalesce(k.overdue, 0) AS overdue,
                CASE WHEN k.received > 0 THEN round(100.0 * k.closed / k.received, 1) END
@@ -115,7 +103,7 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
         FROM streets s LEFT JOIN k ON k.street_code = s.code
         LEFT JOIN h ON h.street_code = s.code
         ORDER BY overdue DESC, pending DESC, s.code
-    """, f.params())
+    """, params)
     return df.rename(columns={"name": "街道/镇", "received": "受理", "pending": "待办",
                               "overdue": "超期", "closure_rate": "办结率%",
                               "per_1000": "每千户诉求"})
@@ -123,19 +111,19 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
 
 def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """Per firm: compounds, households, cases per 1,000 households, overdue and satisfaction."""
+    counts, params = facts.cte(con, f, "compound_id", name="kc",
+                               measures=("received", "late", "satisfied", "rated"))
     df = frame(con, f"""
-        WITH x AS (
+        WITH {counts}, x AS (
             SELECT firm_id, count(*) AS compounds, sum(coalesce(households, 0)) AS hh
             FROM compounds WHERE firm_id IS NOT NULL
               AND (CAST(:f_street AS text) IS NULL OR street_code = :f_street)
             GROUP BY 1
         ), k AS (
-            SELECT x.firm_id, count(*) AS received,
-                   count(*) FILTER (WHERE {late_sql()}) AS late,
-                   count(*) FILTER (WHERE c.satisfaction IN ('satisfied', 'basic')) AS satisfied,
-                   count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated
-            FROM cases c JOIN compounds x ON x.id = c.compound_id
-            WHERE {f.case_where()} AND x.firm_id IS NOT NULL GROUP BY 1
+            SELECT x.firm_id, sum(kc.received) AS received, sum(kc.late) AS late,
+                   sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
+            FROM kc JOIN compounds x ON x.id = kc.compound_id
+            WHERE x.firm_id IS NOT NULL GROUP BY 1
         )
         SELECT p.name, p.credit_rating, p.list_status, x.compounds, x.hh,
                coalesce(k.received, 0) AS received,
@@ -147,7 +135,7 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
                    AS satisfaction
         FROM property_firms p JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
         ORDER BY per_1000 DESC NULLS LAST, p.name
-    """, f.params())
+    """, {**f.params(), **params})
     lists = {"red": "红榜", "black": "黑榜", "none": ""}
     df["list_status"] = df["list_status"].map(lists)
     return df.rename(columns={

@@ -1,8 +1,9 @@
 """Street offices and towns, coloured by a chosen measure of their cases (choropleth).
 
-One row per street office (20 in Kaili): cases are counted on the stored
-``street_code`` (no spatial join at query time), geometry is simplified, so the
-payload does not grow with the number of cases.
+One row per street office (20 in Kaili): case counts come from the shared
+per-compound facts (:mod:`layers.facts`, counted on stored ids, no spatial join
+at query time), geometry is simplified, so the payload does not grow with the
+number of cases.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from typing import Any
 
 import folium
 import sqlalchemy as sa
+from shapely.geometry import shape
 
-from layers import style
+from layers import facts, style
 from layers.base import Layer, LayerData, features, simplified
-from layers.filters import Filters, counts_sql
+from layers.filters import Filters
 
 #: Measures the map can be coloured by: key → (Chinese label, unit, high is good).
 MEASURES: dict[str, tuple[str, str, bool]] = {
@@ -27,13 +29,7 @@ MEASURES: dict[str, tuple[str, str, bool]] = {
 TOLERANCE = 0.0005
 
 SQL = f"""
-WITH k AS (
-    SELECT c.street_code, {counts_sql()},
-           count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed
-    FROM cases c
-    WHERE {{where}}
-    GROUP BY c.street_code
-), h AS (
+WITH {{counts}}, h AS (
     SELECT street_code, sum(households) AS households, count(*) AS compounds,
            count(*) FILTER (WHERE is_sanwu) AS sanwu
     FROM compounds GROUP BY street_code
@@ -57,7 +53,9 @@ ORDER BY s.code
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
     """All street offices and towns with their case measures for ``f`` (whole city)."""
-    gj = features(con, SQL.format(where=f.case_where("c", area=False)), f.params())
+    counts, params = facts.cte(con, f.area(None, None), "street_code",
+                               measures=("received", "pending", "overdue", "closed"))
+    gj = features(con, SQL.format(counts=counts), params)
     return LayerData(gj, {"selected": f.street})
 
 
@@ -71,9 +69,14 @@ def _palette(measure: str) -> tuple[str, ...]:
     return style.SEQUENTIAL_GOOD if MEASURES[measure][2] else style.SEQUENTIAL
 
 
-def render(data: LayerData, *, measure: str | None = "pending",
-           **_: Any) -> folium.FeatureGroup:
-    """Filled areas coloured by ``measure`` (plain outlines when None); the selected one thick."""
+def render(data: LayerData, *, measure: str | None = "pending", labels: bool = True,
+           label_px: int = 15, outline: float = 1.2, **_: Any) -> folium.FeatureGroup:
+    """Filled areas coloured by ``measure`` (plain outlines when None); the selected one thick.
+
+    With ``labels``, every area but the selected one carries its name, street
+    offices in bold and towns in grey, at ``label_px`` pixels (larger on a
+    projector); the labels let clicks through to the areas.
+    """
     selected = data.meta.get("selected")
     if measure is None:
         for ft in data.features:
@@ -91,7 +94,7 @@ def render(data: LayerData, *, measure: str | None = "pending",
         p = feat["properties"]
         sel = p["code"] == selected
         return {"fillColor": p["fill"], "fillOpacity": 0.1 if selected else 0.75,
-                "color": "#000000" if sel else "#333333", "weight": 5 if sel else 1.2}
+                "color": "#000000" if sel else "#333333", "weight": 5 if sel else outline}
 
     folium.GeoJson(
         data.geojson,
@@ -104,7 +107,25 @@ def render(data: LayerData, *, measure: str | None = "pending",
             sticky=True, style="font-size:16px;",
         ),
     ).add_to(fg)
+    if labels:
+        for ft in data.features:
+            p = ft["properties"]
+            if p["code"] != selected:
+                _label(ft, label_px).add_to(fg)
     return fg
+
+
+def _label(ft: dict[str, Any], px: int) -> folium.Marker:
+    """The area's name at a point inside it (a plain Leaflet divIcon: no icon font needed)."""
+    p = ft["properties"]
+    town = p["street_kind"] == "town"
+    at = shape(ft["geometry"]).representative_point()
+    size = round(px * 0.85) if town else px
+    html = (f'<div class="pm-map-label{" town" if town else ""}" '
+            f'style="font-size:{size}px">{p["name"]}</div>')
+    return folium.Marker([round(at.y, 5), round(at.x, 5)], interactive=False, keyboard=False,
+                         icon=folium.DivIcon(html=html, class_name="pm-map-label-icon",
+                                             icon_size=(0, 0)))
 
 
 def legend(data: LayerData, *, measure: str | None = "pending", **_: Any) -> str:

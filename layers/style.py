@@ -46,15 +46,43 @@ def breaks(values: Sequence[float], k: int = 5) -> list[float]:
     return [top * (i + 1) / k for i in range(k)]
 
 
+def quantile_breaks(values: Sequence[float], k: int = 5) -> list[float]:
+    """Upper bounds of up to ``k`` quantile classes of whole counts (ties merged).
+
+    Counts on hexagons are skewed (a few very busy cells, many with one or two
+    cases), so equal intervals leave most cells in the palest class; quantile
+    classes hold about as many cells each, so the contrast is visible.
+    """
+    vals = sorted(v for v in values if v is not None and v == v)
+    if not vals:
+        return [1.0]
+    out: list[float] = []
+    for i in range(1, k + 1):
+        q = float(math.ceil(vals[math.ceil(i * len(vals) / k) - 1]))
+        if not out or q > out[-1]:
+            out.append(q)
+    return out
+
+
+def spread(palette: Sequence[str], n: int) -> list[str]:
+    """``n`` colours of ``palette``, evenly spaced, always ending with its darkest."""
+    if n >= len(palette):
+        return list(palette)
+    if n == 1:
+        return [palette[-1]]
+    return [palette[round(i * (len(palette) - 1) / (n - 1))] for i in range(n)]
+
+
 def classify(value: float | None, bounds: Sequence[float],
              palette: Sequence[str] = SEQUENTIAL) -> str:
-    """Colour of ``value`` given class upper ``bounds``."""
+    """Colour of ``value`` given class upper ``bounds`` (fewer classes skip palette steps)."""
     if value is None or value != value:
         return NO_DATA
-    for b, colour in zip(bounds, palette, strict=False):
+    colours = spread(palette, len(bounds))
+    for b, colour in zip(bounds, colours, strict=False):
         if value <= b:
             return colour
-    return palette[len(bounds) - 1]
+    return colours[len(bounds) - 1]
 
 
 def fmt(x: float) -> str:
@@ -62,22 +90,32 @@ def fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box") -> str:
-    """An HTML legend: ``title`` and rows of (colour, label)."""
+def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box",
+             columns: int = 1) -> str:
+    """An HTML legend: ``title`` and rows of (colour, label), in ``columns`` columns."""
     radius = "50%" if shape == "dot" else "3px"
     rows = "".join(
         f'<div class="pm-legend-row"><span class="pm-swatch" style="background:{c};'
         f'border-radius:{radius}"></span>{label}</div>'
         for c, label in items
     )
+    if columns > 1:
+        rows = f'<div style="columns:{columns};column-gap:12px">{rows}</div>'
     return f'<div class="pm-legend"><div class="pm-legend-title">{title}</div>{rows}</div>'
 
 
 def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL,
-                 unit: str = "") -> str:
-    """Legend for classes from :func:`breaks`."""
+                 unit: str = "", *, counts: bool = False) -> str:
+    """Legend for classes from :func:`breaks`, or of whole ``counts`` from
+    :func:`quantile_breaks` (labelled ``≤3``, ``4–8``, …, so no value is in two rows)."""
     items, lo = [], 0.0
-    for b, c in zip(bounds, palette, strict=False):
-        items.append((c, f"{fmt(lo)}–{fmt(b)}{unit}"))
+    for i, (b, c) in enumerate(zip(bounds, spread(palette, len(bounds)), strict=False)):
+        if not counts:
+            label = f"{fmt(lo)}–{fmt(b)}"
+        elif i == 0:
+            label = f"≤{fmt(b)}"
+        else:
+            label = fmt(b) if b == lo + 1 else f"{fmt(lo + 1)}–{fmt(b)}"
+        items.append((c, f"{label}{unit}"))
         lo = b
     return swatches(title, items)

@@ -27,8 +27,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.models import MANAGEMENT_MODES, OWNERS_COMMITTEE
+from layers import facts
 from layers.base import frame
-from layers.filters import Filters, overdue_sql
+from layers.filters import Filters
 
 #: (column, weight, cap on the column before weighting, Chinese explanation).
 WEIGHTS: tuple[tuple[str, float, float | None, str], ...] = (
@@ -41,20 +42,16 @@ WEIGHTS: tuple[tuple[str, float, float | None, str], ...] = (
     ("sanwu", 20.0, None, "三无小区 + 20"),
 )
 
-SQL = f"""
-WITH k AS (
-    SELECT c.compound_id, count(*) AS cases,
-           count(*) FILTER (WHERE {overdue_sql()}) AS overdue_cases
-    FROM cases c WHERE {{where}} AND c.compound_id IS NOT NULL GROUP BY 1
-), z AS (
+SQL = """
+WITH {counts}, z AS (
     SELECT compound_id, count(*) AS open_hazards,
            count(*) FILTER (WHERE due_on < :f_as_of_day) AS overdue_hazards
     FROM hazards WHERE status <> 'closed' AND found_on <= :f_as_of_day GROUP BY 1
 )
 SELECT x.id, x.name, m.name AS community, x.address, x.build_year,
        coalesce(x.households, 0) AS households, x.management_mode, x.owners_committee,
-       x.is_sanwu, x.is_old, coalesce(k.cases, 0) AS cases,
-       coalesce(k.overdue_cases, 0) AS overdue_cases,
+       x.is_sanwu, x.is_old, coalesce(k.received, 0) AS cases,
+       coalesce(k.overdue, 0) AS overdue_cases,
        coalesce(z.open_hazards, 0) AS open_hazards,
        coalesce(z.overdue_hazards, 0) AS overdue_hazards,
        round(ST_X(ST_PointOnSurface(x.geom))::numeric, 5)::float AS lon,
@@ -95,9 +92,8 @@ def priority(df: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
 
 def query(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """The ranked worklist of ``f.street`` (empty without a street)."""
-    if not f.street:
-        return priority(frame(con, SQL.replace("{where}", "FALSE"), f.params()), f.as_of.year)
-    df = frame(con, SQL.format(where=f.case_where()), f.params())
+    counts, params = facts.cte(con, f, "compound_id", measures=("received", "overdue"))
+    df = frame(con, SQL.format(counts=counts), {**f.params(), **params})
     return priority(df, f.as_of.year)
 
 

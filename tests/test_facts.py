@@ -1,0 +1,71 @@
+"""The shared per-compound facts: right counts, and never stale after a change."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from layers import facts, registry, stats
+from layers.filters import Filters
+
+from .conftest import AS_OF
+
+
+def _firm_cases(engine: Engine, f: Filters) -> int:
+    with engine.connect() as con:
+        return int(con.execute(sa.text(
+            f"SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id "
+            f"WHERE x.firm_id IS NOT NULL AND {f.case_where('c')}"), f.params()).scalar() or 0)
+
+
+def test_totals_match_sql_for_a_street_and_a_channel(demo: Engine) -> None:
+    f = Filters.year_to(AS_OF, channels=("petition",)).area("522601002000")
+    with demo.connect() as con:
+        got = facts.totals(con, f)
+        want = con.execute(sa.text(
+            f"SELECT count(*), count(*) FILTER (WHERE c.level = 'city') FROM cases c "
+            f"WHERE {f.case_where('c')}"), f.params()).one()
+        firms = stats.firm_table(con, f.area(None))
+    assert (got["received"], got["level_city"]) == tuple(want)
+    assert got["received"] > 0
+    assert int(firms["期内诉求"].sum()) == _firm_cases(demo, f.area(None))
+
+
+def test_one_scan_serves_every_overview_layer(demo: Engine) -> None:
+    """Building the overview reads the cases table once, however many layers use it."""
+    facts.clear()
+    f = Filters.year_to(AS_OF)
+    with demo.connect() as con:
+        before = con.execute(sa.text(
+            "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'cases'")).scalar()
+        for key in ("street_areas", "sanwu", "heat"):
+            registry.get(key).query(con, f)
+        stats.headline(con, f)
+        stats.street_ranking(con, f)
+    # Statistics are flushed when the session goes idle: read them on a new connection.
+    with demo.connect() as con:
+        con.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+        after = con.execute(sa.text(
+            "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'cases'")).scalar()
+    assert after - before <= 1
+
+
+def test_a_change_to_the_cases_is_seen_at_once(demo: Engine) -> None:
+    f = Filters.year_to(AS_OF)
+    with demo.connect() as con:
+        before = facts.totals(con, f)["pending"]
+        case_id, closed_at = con.execute(sa.text(
+            "SELECT id, closed_at FROM cases WHERE status = 'visited' AND received_at >= :s "
+            "ORDER BY id LIMIT 1"), {"s": f.params()["f_start"]}).one()
+    try:
+        with demo.begin() as con:
+            con.execute(sa.text("UPDATE cases SET status = 'reopened', closed_at = NULL "
+                                "WHERE id = :i"), {"i": case_id})
+        with demo.connect() as con:
+            assert facts.totals(con, f)["pending"] == before + 1
+    finally:
+        with demo.begin() as con:
+            con.execute(sa.text("UPDATE cases SET status = 'visited', closed_at = :c "
+                                "WHERE id = :i"), {"i": case_id, "c": closed_at})
+    with demo.connect() as con:
+        assert facts.totals(con, f)["pending"] == before
