@@ -33,7 +33,7 @@ from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo import reference
+from geo import crs, reference
 
 #: Local metric projection centred on Kaili.
 LOCAL_CRS = "+proj=tmerc +lat_0=26.5 +lon_0=108 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
@@ -762,6 +762,8 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
     each case's age against its category's time limit, so recent cases are open
     and a few old ones are overdue.
     """
+    if n == 0:
+        return make_cases(demo, 1, as_of, rng).iloc[:0]
     cats = pd.DataFrame(reference.categories()).set_index("code")
     codes = np.array(list(CATEGORY_MIX))
     mix = np.array([CATEGORY_MIX[c] for c in codes], float)
@@ -911,3 +913,70 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
         }
     )
     return df
+
+
+#: How staff exports spell statuses (several per status, as the systems differ).
+STATUS_SPELLINGS = {
+    "received": ("已受理", "待处理"),
+    "in_progress": ("办理中", "处理中"),
+    "closed": ("已办结", "办结"),
+    "visited": ("已回访",),
+    "reopened": ("重新办理",),
+}
+CHANNEL_LABELS = {"12345": "12345热线", "mailbox": "市长信箱", "petition": "信访"}
+SATISFACTION_LABELS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+
+
+def to_export(cases: pd.DataFrame, compounds: gpd.GeoDataFrame,
+              rng: np.random.Generator) -> pd.DataFrame:
+    """``cases`` from :func:`make_cases` as a 12345 system export would carry them.
+
+    Chinese headers and labels; dates in the three forms staff exports use;
+    four in ten coordinates in GCJ-02 (marked in 坐标系); cases located by
+    compound name carry the name and no coordinates; one in ten categories
+    left blank (classified from the content on import); complainants' names
+    and phone numbers present, as in the real exports.
+    """
+    n = len(cases)
+    received = pd.to_datetime(cases["received_at"])
+    style_ = rng.integers(0, 3, n)
+    when = received.dt.strftime("%Y-%m-%d %H:%M:%S")
+    when = when.where(style_ != 1, received.dt.strftime("%Y/%-m/%-d %-H:%M"))
+    when = when.where(style_ != 2, received.dt.strftime("%Y年%-m月%-d日 %-H:%M"))
+    closed = pd.to_datetime(cases["closed_at"]).dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    lon, lat = cases["lon"].to_numpy(), cases["lat"].to_numpy()
+    gcj = (rng.random(n) < 0.4) & ~np.isnan(lon)
+    glon, glat = crs.from_wgs84(lon[gcj], lat[gcj], "gcj02")
+    lon, lat = lon.copy(), lat.copy()
+    lon[gcj], lat[gcj] = glon, glat
+    by_name = cases["located_by"].to_numpy() == "compound_name"
+    names = dict(zip(compounds["id"], compounds["name"], strict=True))
+    cats = pd.DataFrame(reference.categories()).set_index("code")["name"]
+    category = cats.reindex(cases["category_code"]).to_numpy().astype(object)
+    category[rng.random(n) < 0.1] = ""
+    pick = rng.random(n)
+    status = np.empty(n, dtype=object)
+    for code, spellings in STATUS_SPELLINGS.items():
+        sel = cases["status"].to_numpy() == code
+        status[sel] = np.array(spellings, dtype=object)[
+            (pick[sel] * len(spellings)).astype(int)]
+    no_xy = np.isnan(lon) | by_name
+    fmt = np.char.mod
+    return pd.DataFrame({
+        "工单编号": cases["case_no"],
+        "来源渠道": cases["channel"].map(CHANNEL_LABELS),
+        "受理时间": when,
+        "问题类别": category,
+        "诉求内容": cases["content"],
+        "事发地址": cases["address"].fillna(""),
+        "小区名称": np.where(by_name, [names[c] for c in cases["compound_hint"]], ""),
+        "经度": np.where(no_xy, "", fmt("%.6f", np.nan_to_num(lon))),
+        "纬度": np.where(no_xy, "", fmt("%.6f", np.nan_to_num(lat))),
+        "坐标系": np.where(no_xy, "", np.where(gcj, "GCJ02", "WGS84")),
+        "办理状态": status,
+        "承办单位": "",
+        "办结时间": closed,
+        "满意度": cases["satisfaction"].map(SATISFACTION_LABELS).fillna(""),
+        "来电人": cases["complainant"].fillna(""),
+        "联系电话": cases["phone"].fillna(""),
+    })

@@ -122,6 +122,27 @@ def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
 
 
 @main.command()
+@click.option("--cases", "n_cases", default=1_000_000, show_default=True,
+              type=click.IntRange(1_000, 5_000_000), help="大样本工单数 N")
+@click.option("--runs", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="每项测量次数（取中位数）")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="结果另存为 JSON")
+@click.option("--browser/--no-browser", default=True, show_default=True,
+              help="是否测量浏览器首屏（需要 /usr/bin/chromium）")
+@_user_errors
+def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool) -> None:
+    """Measure issue 5's speed budgets on a scratch database (created and dropped)."""
+    from bench import run as bench_run
+
+    res = bench_run.run(n_cases, runs, say=_say, browser=browser)
+    click.echo(bench_run.markdown(res))
+    if json_path:
+        bench_run.save(res, json_path)
+        _say(f"结果已写入 {json_path}")
+
+
+@main.command()
 @click.option("--port", default=8501, show_default=True)
 @click.option("--demo-if-empty/--no-demo", default=True, show_default=True,
               help="数据库为空时先生成演示数据")

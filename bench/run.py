@@ -1,0 +1,409 @@
+"""``propmap bench``: the speed budgets of issue 5, measured on a scratch database.
+
+Anyone can rerun it on their own machine: it creates a database next to the
+configured one (``<name>_bench_<pid>``), loads the synthetic Kaili into it,
+measures, and drops it again. Every figure is the median of ``runs`` runs,
+each run cold: the shared facts memo is cleared, and the browser figure uses a
+fresh dashboard server per run.
+
+Measured:
+
+- **import**: a 12345-format CSV of N cases (GB18030, mixed date forms, GCJ-02
+  coordinates, rows located by compound name: :func:`etl.synthetic.to_export`)
+  through ``propmap import cases`` into an empty case table, next to a plain
+  ``COPY`` of the same file into an unindexed table of text columns;
+- **overview**: every overview layer (street areas, heat, hazards, 三无),
+  query plus the folium HTML sent to the browser, time and bytes, at 20,000
+  and at N cases;
+- **drill-down** of the busiest street office (its layers and map HTML), and
+  the **hotspot** aggregation (fire: hexagons, top compounds, open hazards);
+- **first map render** of the overview in headless Chromium: a fresh server,
+  then the time from navigation to the street areas drawn on the map;
+- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from dashboard import map as pmap
+from etl import demo, synthetic
+from etl.intake.cases import import_cases
+from geo import db, reference, schema
+from layers import facts, hotspot, registry
+from layers.filters import Filters
+
+ROOT = Path(__file__).resolve().parent.parent
+Say = Callable[[str], None]
+AS_OF = dt.date(2026, 6, 30)
+SMALL = 20_000
+NAIVE_POINTS = 100_000
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+#: Issue 5's budgets on a 2-core machine at N = 1,000,000: (key, limit, unit, label).
+BUDGETS = (
+    ("import_ratio", 4.0, "×", "import ≤ 4 × COPY"),
+    ("overview_ms", 500.0, "ms", "overview build ≤ 500 ms"),
+    ("overview_bytes", 2_000_000.0, "B", "overview payload ≤ 2 MB"),
+    ("payload_growth", 0.10, "", "payload at N within 10 % of 20,000"),
+    ("drilldown_ms", 300.0, "ms", "street drill-down ≤ 300 ms"),
+    ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
+    ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
+)
+
+
+@dataclass
+class Result:
+    """Raw runs and medians, by measure."""
+
+    cases: int
+    runs: int
+    machine: dict[str, Any]
+    raw: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, key: str, value: float) -> None:
+        self.raw.setdefault(key, []).append(value)
+
+    def median(self, key: str) -> float | None:
+        values = self.raw.get(key)
+        return statistics.median(values) if values else None
+
+    def derived(self) -> dict[str, float | None]:
+        m = {k: self.median(k) for k in self.raw}
+        if m.get("import_s") and m.get("copy_s"):
+            m["import_ratio"] = m["import_s"] / m["copy_s"]  # type: ignore[operator]
+        if m.get("overview_bytes") and m.get("overview_small_bytes"):
+            m["payload_growth"] = abs(m["overview_bytes"] / m["overview_small_bytes"] - 1)  # type: ignore[operator]
+        return m
+
+    def as_json(self) -> dict[str, Any]:
+        return {"cases": self.cases, "runs": self.runs, "machine": self.machine,
+                "medians": self.derived(), "raw": self.raw,
+                "budgets": {k: {"limit": lim, "holds": self.holds(k)}
+                            for k, lim, _u, _l in BUDGETS}}
+
+    def holds(self, key: str) -> bool | None:
+        value = self.derived().get(key)
+        limit = next(lim for k, lim, _u, _l in BUDGETS if k == key)
+        return None if value is None else value <= limit
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((line.split(":", 1)[1].strip() for line in
+                    Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), "")
+    mem = ""
+    with contextlib.suppress(OSError):
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "load_at_start": os.getloadavg()[0],
+            "date": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+@contextlib.contextmanager
+def scratch_database(say: Say) -> Iterator[Engine]:
+    """A fresh database with the schema and reference data, dropped afterwards."""
+    base = make_url(db.ensure_local(say=say))
+    url = base.set(database=f"{base.database}_bench_{os.getpid()}").render_as_string(
+        hide_password=False)
+    db.create_database(url, say=say)
+    engine = db.make_engine(url)
+    try:
+        schema.upgrade(engine)
+        with engine.begin() as con:
+            reference.load(con)
+        yield engine
+    finally:
+        engine.dispose()
+        db.drop_database(url)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def write_export(path: Path, n: int, seed: int = 42) -> Path:
+    """The 12345-format CSV of ``n`` synthetic cases, GB18030 as the hotline system writes it."""
+    world = synthetic.make_demo(seed, AS_OF)
+    cases = synthetic.make_cases(world, n, AS_OF, np.random.default_rng(seed + 1))
+    frame = synthetic.to_export(cases, world.compounds, np.random.default_rng(seed + 2))
+    frame.to_csv(path, index=False, encoding="gb18030")
+    return path
+
+
+def copy_baseline(engine: Engine, path: Path) -> float:
+    """Seconds for a plain ``COPY`` of ``path`` into an unindexed table of text columns."""
+    with open(path, "rb") as fh:
+        header = fh.readline().decode("gb18030").strip().split(",")
+    cols = ", ".join(f'"{h}" text' for h in header)
+    with engine.begin() as con:
+        con.execute(sa.text("DROP TABLE IF EXISTS bench_copy"))
+        con.execute(sa.text(f"CREATE UNLOGGED TABLE bench_copy ({cols})"))
+    raw = engine.raw_connection()
+    try:
+        t0 = time.perf_counter()
+        with raw.cursor() as cur, open(path, "rb") as fh:  # type: ignore[attr-defined]
+            with cur.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true, "
+                          "ENCODING 'GB18030')") as cp:
+                while chunk := fh.read(1 << 20):
+                    cp.write(chunk)
+        raw.commit()
+        seconds = time.perf_counter() - t0
+    finally:
+        raw.close()
+    with engine.begin() as con:
+        con.execute(sa.text("DROP TABLE bench_copy"))
+    return seconds
+
+
+def _empty_cases(engine: Engine) -> None:
+    with engine.begin() as con:
+        con.execute(sa.text("TRUNCATE cases, complainants, imports, quarantine CASCADE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+        con.execute(sa.text("VACUUM ANALYZE cases"))
+
+
+def measure_import(engine: Engine, path: Path, res: Result, say: Say) -> None:
+    for i in range(res.runs):
+        _empty_cases(engine)
+        seconds = copy_baseline(engine, path)
+        res.add("copy_s", seconds)
+        seconds, report = _timed(lambda: import_cases(engine, path, as_of=None))
+        res.add("import_s", seconds)
+        say(f"  import run {i + 1}: COPY {res.raw['copy_s'][-1]:.2f} s, "
+            f"import {seconds:.2f} s ({report.rows_read:,} rows, "
+            f"{report.quarantined:,} quarantined)")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+        con.execute(sa.text("VACUUM ANALYZE"))
+
+
+def _filters(engine: Engine) -> Filters:
+    with engine.connect() as con:
+        last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
+    return Filters.year_to(last or AS_OF)
+
+
+def overview_once(engine: Engine, f: Filters) -> int:
+    """Build every overview layer and the map HTML; returns the HTML's bytes."""
+    facts.clear()
+    with engine.connect() as con:
+        drawn = [(registry.get(k), registry.get(k).query(con, f), {})
+                 for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)]
+    m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
+    return pmap.html_bytes(m)
+
+
+def drilldown_once(engine: Engine, f: Filters) -> int:
+    facts.clear()
+    with engine.connect() as con:
+        drawn = [(registry.get(k), registry.get(k).query(con, f), {})
+                 for k in registry.DRILLDOWN]
+    m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[1][1].features))
+    return pmap.html_bytes(m)
+
+
+def hotspot_once(engine: Engine, f: Filters) -> None:
+    facts.clear()
+    with engine.connect() as con:
+        hotspot.hexagons(con, f, "fire")
+        hotspot.top_compounds(con, f, "fire")
+        hotspot.open_hazards(con, f, "fire")
+
+
+def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
+    f = _filters(engine)
+    for _ in range(res.runs):
+        seconds, size = _timed(lambda: overview_once(engine, f))
+        res.add(f"overview{suffix}_ms", seconds * 1000)
+        res.add(f"overview{suffix}_bytes", float(size))
+    if suffix:
+        return
+    with engine.connect() as con:
+        street = con.execute(sa.text(
+            "SELECT street_code FROM cases WHERE street_code IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+    for _ in range(res.runs):
+        seconds, size = _timed(lambda: drilldown_once(engine, f.area(street)))
+        res.add("drilldown_ms", seconds * 1000)
+        res.add("drilldown_bytes", float(size))
+        seconds, _ = _timed(lambda: hotspot_once(engine, f))
+        res.add("hotspot_ms", seconds * 1000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dashboard_server(engine: Engine) -> Iterator[str]:
+    """A fresh ``streamlit run`` of the dashboard on ``engine``'s database."""
+    from dashboard import assets
+
+    assets.ensure(say=lambda _m: None)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT / "dashboard", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).status == 200:
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the dashboard server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _blocker(base: str, outside: list[str]) -> Callable[[Any], None]:
+    """A Playwright route handler that aborts, and records, every request off the server."""
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith((base, "data:")):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    return route
+
+
+def measure_browser(engine: Engine, res: Result, say: Say) -> None:
+    """Navigation to street areas drawn, on a fresh server each run; outside hosts blocked."""
+    from playwright.sync_api import sync_playwright
+
+    n_streets = 20
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for i in range(res.runs):
+                with dashboard_server(engine) as base:
+                    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                    outside: list[str] = []
+                    page.route("**/*", _blocker(base, outside))
+                    t0 = time.perf_counter()
+                    page.goto(base)
+                    frame = page.frame_locator(MAP_FRAME)
+                    frame.locator("path.leaflet-interactive").nth(n_streets - 1).wait_for(
+                        state="attached", timeout=60_000)
+                    seconds = time.perf_counter() - t0
+                    page.close()
+                    if outside:
+                        raise RuntimeError(f"requests left the server: {outside[:3]}")
+                    res.add("browser_s", seconds)
+                    say(f"  browser run {i + 1}: {seconds:.2f} s")
+        finally:
+            browser.close()
+
+
+def measure_naive(engine: Engine, res: Result) -> None:
+    with engine.connect() as con:
+        gdf = gpd.read_postgis(sa.text(
+            "SELECT id, case_no, category_code, status, geom FROM cases "
+            "WHERE geom IS NOT NULL ORDER BY id LIMIT :n"), con, geom_col="geom",
+            params={"n": NAIVE_POINTS})
+    for _ in range(min(res.runs, 3)):
+        seconds, size = _timed(lambda: len(gdf.explore().get_root().render().encode()))
+        res.add("naive_explore_s", seconds)
+        res.add("naive_explore_bytes", float(size))
+    res.add("naive_points", float(len(gdf)))
+
+
+def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
+    """Measure everything on a scratch database; see the module docstring."""
+    res = Result(cases=n, runs=runs, machine=machine())
+    with scratch_database(say) as engine, tempfile.TemporaryDirectory() as tmp:
+        say("生成合成辖区与小区 …")
+        demo.build(engine, seed=42, n_cases=SMALL, as_of=AS_OF, say=lambda _m: None)
+        say(f"总览（{SMALL:,} 件）…")
+        measure_maps(engine, res, suffix="_small")
+        path = Path(tmp) / "12345-export.csv"
+        say(f"生成 12345 导出文件（{n:,} 行）…")
+        write_export(path, n)
+        res.machine["export_bytes"] = path.stat().st_size
+        say("导入 …")
+        measure_import(engine, path, res, say)
+        say(f"总览、下钻、热点（{n:,} 件）…")
+        measure_maps(engine, res)
+        if browser:
+            say("浏览器首屏 …")
+            measure_browser(engine, res, say)
+        say("对照：explore() …")
+        measure_naive(engine, res)
+    return res
+
+
+def _fmt(key: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if key.endswith("_bytes"):
+        return f"{value / 1e6:.2f} MB"
+    if key.endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if key.endswith("_s"):
+        return f"{value:,.2f} s"
+    if key == "import_ratio":
+        return f"{value:.1f} ×"
+    if key == "payload_growth":
+        return f"{value * 100:.1f} %"
+    return f"{value:,.0f}"
+
+
+def markdown(res: Result) -> str:
+    """The results as a Markdown table, budgets first."""
+    m = res.derived()
+    lines = [f"N = {res.cases:,} cases, medians of {res.runs} runs; "
+             f"{res.machine['cpus']} CPUs ({res.machine['cpu']}), {res.machine['memory']}.", "",
+             "| budget | measured | holds |", "| --- | --- | --- |"]
+    for key, _limit, _unit, label in BUDGETS:
+        holds = res.holds(key)
+        mark = "–" if holds is None else ("yes" if holds else "**no**")
+        lines.append(f"| {label} | {_fmt(key, m.get(key))} | {mark} |")
+    lines += ["", "| measure | median |", "| --- | --- |"]
+    for key in sorted(m):
+        lines.append(f"| {key} | {_fmt(key, m[key])} |")
+    return "\n".join(lines)
+
+
+def save(res: Result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(res.as_json(), ensure_ascii=False, indent=2) + "\n",
+                    encoding="utf-8")
