@@ -96,35 +96,84 @@ def street_names() -> dict[str, str]:
 
 # --- filters ----------------------------------------------------------------
 
+def _url_list(param: str, allowed: Sequence[str]) -> list[str]:
+    """The values of a comma-separated URL parameter that are among ``allowed``."""
+    return [v for v in (st.query_params.get(param) or "").split(",") if v in allowed]
+
+
+def _url_dates(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The custom period in the URL (``from``, ``to``), or the last 90 days."""
+    try:
+        start = dt.date.fromisoformat(st.query_params.get("from") or "")
+        end = dt.date.fromisoformat(st.query_params.get("to") or "")
+    except ValueError:
+        return as_of - dt.timedelta(days=89), as_of
+    return (start, end) if start <= end <= as_of else (as_of - dt.timedelta(days=89), as_of)
+
+
+def _set_url(**params: str | None) -> None:
+    """Write parameters to the URL, changing only what differs (``None`` or ``""`` removes)."""
+    qp = st.query_params
+    for k, v in params.items():
+        if not v:
+            if k in qp:
+                del qp[k]
+        elif qp.get(k) != v:
+            qp[k] = v
+
+
 def sidebar_filters() -> Filters:
-    """Draw the filter sidebar (in the entry script, so it persists across pages)."""
+    """Draw the filter sidebar (in the entry script, so it persists across pages).
+
+    The filters live in the URL too (``period``, ``from``/``to``, ``theme``,
+    ``category``, ``channel``, ``status``), so a shared link reproduces the
+    view: the URL gives the widgets their first value, and every run writes
+    the current choice back.
+    """
     as_of: dt.date = stat("as_of")
     sb = st.sidebar
     sb.markdown("### 筛选")
-    period = sb.selectbox("时段", [*PERIODS, "自定义"], index=3, key="f_period")
+    days = {str(d): label for label, d in PERIODS.items()} | {"custom": "自定义"}
+    labels = list(days.values())
+    period = sb.selectbox("时段", labels,
+                          index=labels.index(days.get(st.query_params.get("period") or "",
+                                                      "近一年")),
+                          key="f_period")
     if period == "自定义":
-        picked = sb.date_input("起止日期", value=(as_of - dt.timedelta(days=89), as_of),
-                               max_value=as_of, key="f_dates")
+        picked = sb.date_input("起止日期", value=_url_dates(as_of), max_value=as_of,
+                               key="f_dates")
         start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
-                      else (as_of - dt.timedelta(days=89), as_of))
+                      else _url_dates(as_of))
     else:
         start, end = as_of - dt.timedelta(days=PERIODS[period] - 1), as_of
     themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
+                            default=_url_list("theme", list(CATEGORY_THEMES)),
                             key="f_themes", placeholder="全部主题")
     cats = stat("categories")
     if themes:
         cats = cats[cats["theme"].isin(themes)]
     names = dict(zip(cats["code"], cats["name"], strict=True))
     categories = sb.multiselect("类别", list(names), format_func=lambda k: names[k],
+                                default=_url_list("category", list(names)),
                                 key="f_categories", placeholder="全部类别")
     channels = sb.multiselect("渠道", list(CHANNELS), format_func=lambda k: CHANNELS[k],
+                              default=_url_list("channel", list(CHANNELS)),
                               key="f_channels", placeholder="全部渠道")
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
+                              default=_url_list("status", list(STATUSES)),
                               key="f_statuses", placeholder="全部状态")
     sb.caption(f"数据截至 {as_of:%Y-%m-%d}")
+    categories = [c for c in categories if c in names]
+    custom = period == "自定义"
+    _set_url(period=None if period == "近一年" else
+             "custom" if custom else str(PERIODS[period]),
+             **{"from": f"{start:%Y-%m-%d}" if custom else None,
+                "to": f"{end:%Y-%m-%d}" if custom else None},
+             theme=",".join(themes), category=",".join(categories),
+             channel=",".join(channels), status=",".join(statuses))
     return Filters(start=start, end=end, as_of=as_of, themes=tuple(themes),
-                   categories=tuple(c for c in categories if c in names),
-                   channels=tuple(channels), statuses=tuple(statuses))
+                   categories=tuple(categories), channels=tuple(channels),
+                   statuses=tuple(statuses))
 
 
 def filters() -> Filters:
@@ -146,10 +195,7 @@ def setup(title: str, *, presentation: bool = False) -> None:
     """Page CSS and title; the synthetic-data notice when the data are synthetic."""
     st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
     if presentation:
-        st.markdown("<style>section[data-testid='stSidebar'], "
-                    "[data-testid='stSidebarCollapsedControl']{display:none !important;} "
-                    ".block-container{padding-top:1rem;}</style>",
-                    unsafe_allow_html=True)
+        st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{title}</h1>',
                 unsafe_allow_html=True)
     if stat("synthetic"):
@@ -176,20 +222,15 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
-             legend_width: float = 0.24) -> dict[str, Any] | None:
-    """Draw ``m`` with its legend beside it; returns the clicked feature's properties, if new.
+def map_widget(m: folium.Map, *, key: str, height: int = 620) -> dict[str, Any] | None:
+    """Draw ``m``; returns the clicked feature's properties, if new.
 
     Only ``last_active_drawing`` is returned, so panning and zooming do not
     rerun the script. A click is reported once: the map remembers its last
     value, so the value handled last is kept per key.
     """
-    left, right = st.columns([1 - legend_width, legend_width])
-    with left:
-        out = st_folium(m, key=key, height=height, use_container_width=True,
-                        returned_objects=["last_active_drawing"])
-    with right:
-        st.markdown(legend_html, unsafe_allow_html=True)
+    out = st_folium(m, key=key, height=height, use_container_width=True,
+                    returned_objects=["last_active_drawing"])
     feat = (out or {}).get("last_active_drawing")
     if not feat:
         return None
@@ -199,6 +240,17 @@ def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
         return None
     seen[key] = token
     return dict(feat.get("properties") or {})
+
+
+def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
+             legend_width: float = 0.24) -> dict[str, Any] | None:
+    """:func:`map_widget` with its legend beside it."""
+    left, right = st.columns([1 - legend_width, legend_width])
+    with left:
+        clicked = map_widget(m, key=key, height=height)
+    with right:
+        st.markdown(legend_html, unsafe_allow_html=True)
+    return clicked
 
 
 def nav_key(prefix: str) -> str:
@@ -222,19 +274,23 @@ def legend_block(items: Sequence[str]) -> str:
     return "".join(items)
 
 
-def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False) -> None:
-    """Headline figures as large tiles: (label, value, highlight as bad)."""
+def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False,
+         stacked: bool = False) -> None:
+    """Headline figures as large tiles: (label, value, highlight as bad).
+
+    ``stacked`` lays them out two by two, for a narrow column beside a map.
+    """
     def fmt(v: Any) -> str:
         if v is None:
             return "—"
         return f"{v:,}" if isinstance(v, int) else str(v)
     tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{fmt(v)}</div>'
                     f'<div class="l">{label}</div></div>' for label, v, bad in items)
-    st.markdown(f'<div class="pm-kpis{" pm-big" if big else ""}">{tiles}</div>',
-                unsafe_allow_html=True)
+    cls = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "")
+    st.markdown(f'<div class="{cls}">{tiles}</div>', unsafe_allow_html=True)
 
 
-def headline_tiles(f: Filters, *, big: bool = False) -> None:
+def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False) -> None:
     h = stat("headline", f)
     share = h["level_share"]
     kpis([
@@ -246,4 +302,4 @@ def headline_tiles(f: Filters, *, big: bool = False) -> None:
          False),
         ("社区 / 街道 / 市级", f"{share['community']:.0f} / {share['street']:.0f} / "
                               f"{share['city']:.0f}%", False),
-    ], big=big)
+    ], big=big, stacked=stacked)

@@ -31,6 +31,9 @@ BACKGROUND = "#eef1f4"
 _STYLE = f"""<style>
 .leaflet-container {{ background: {BACKGROUND}; font-family: "Noto Sans CJK SC", sans-serif; }}
 .leaflet-tooltip {{ font-size: 16px; }}
+.pm-map-label {{ transform: translate(-50%, -50%); white-space: nowrap; font-weight: 700;
+  color: #111; pointer-events: none; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
+.pm-map-label.town {{ font-weight: 400; color: #444; }}
 </style>"""
 
 
@@ -75,6 +78,22 @@ def bounds_of(features: Iterable[dict[str, Any]]) -> list[list[float]] | None:
     if not xs:
         return None
     return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+def city_bounds(streets: Sequence[dict[str, Any]], *,
+                margin: float = 0.2) -> list[list[float]] | None:
+    """The first view of a city map: the street offices, where nearly all cases are.
+
+    The towns around them stay in sight at the edges (``margin`` is a fraction
+    of the extent added on each side), and zooming out reaches the whole city.
+    """
+    core = [ft for ft in streets if ft["properties"].get("street_kind") == "street"]
+    b = bounds_of(core or streets)
+    if not b or not core:
+        return b
+    (s, w), (n, e) = b
+    dy, dx = (n - s) * margin, (e - w) * margin
+    return [[s - dy, w - dx], [n + dy, e + dx]]
 
 
 def base_map(*, bounds: list[list[float]] | None = None) -> folium.Map:

@@ -55,10 +55,14 @@ def block_outside(page: Page, base: str) -> list[str]:
 
 
 def wait_for_map(page: Page, timeout_ms: int = 30_000) -> None:
-    """Wait until the (first) map's Leaflet layers are drawn."""
+    """Wait until the (first) map's Leaflet layers are drawn.
+
+    Leaflet gives shapes outside the view the empty path ``M0 0``; those
+    never become visible, so the wait is for the first one in view.
+    """
     page.wait_for_selector(MAP_FRAME, timeout=timeout_ms)
-    page.frame_locator(MAP_FRAME).first.locator("path.leaflet-interactive").first.wait_for(
-        timeout=timeout_ms)
+    page.frame_locator(MAP_FRAME).first.locator(
+        'path.leaflet-interactive:not([d="M0 0"])').first.wait_for(timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 

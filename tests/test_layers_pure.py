@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
+import pytest
 
 from dashboard import map as pmap
 from layers import heat, style, worklist
@@ -67,3 +69,52 @@ def test_map_uses_only_local_leaflet() -> None:
     html = m.get_root().render()
     assert "/app/static/vendor/leaflet/leaflet.js" in html
     assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+
+
+def test_quantile_classes_spread_skewed_counts() -> None:
+    counts = [1] * 40 + [2] * 30 + [3] * 15 + [5, 8, 13, 21, 40, 90] * 2
+    b = style.quantile_breaks(counts)
+    assert b[-1] == 90 and b == sorted(set(b))
+    # equal intervals would put all but a handful in the palest class; quantiles do not
+    palest = sum(style.classify(n, b) == style.SEQUENTIAL[0] for n in counts)
+    assert palest < len(counts) * 0.6
+    assert style.classify(90, b) == style.SEQUENTIAL[-1]  # fewer classes still end darkest
+    legend = style.class_legend("密度", b, counts=True)
+    assert f"≤{b[0]:.0f}" in legend and f"–{b[-1]:.0f}" in legend
+    assert style.quantile_breaks([]) == [1.0]
+
+
+def test_city_view_fits_the_street_offices_with_the_towns_around() -> None:
+    def square(x: float, y: float, size: float, kind: str) -> dict[str, object]:
+        ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]
+        return {"type": "Feature", "properties": {"street_kind": kind},
+                "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+    areas = [square(108.0, 26.5, 0.1, "street"), square(107.5, 26.0, 1.0, "town")]
+    (s, w), (n, e) = pmap.city_bounds(areas, margin=0.2)  # type: ignore[misc]
+    assert (s, w, n, e) == pytest.approx((26.48, 107.98, 26.62, 108.12))
+    assert pmap.city_bounds([areas[1]]) == pmap.bounds_of([areas[1]])
+
+
+def test_street_areas_are_labelled_and_the_selected_compound_ringed() -> None:
+    from layers import compounds, street_areas
+    from layers.base import LayerData
+
+    ring = [[108.0, 26.5], [108.01, 26.5], [108.01, 26.51], [108.0, 26.51], [108.0, 26.5]]
+    geom = {"type": "Polygon", "coordinates": [ring]}
+    streets = LayerData({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geom, "properties": {
+            "kind": "street", "code": "1", "name": "湾溪街道", "street_kind": "street",
+            "received": 1, "pending": 1, "overdue": 0}}]})
+    m = pmap.base_map()
+    street_areas.render(streets, measure="pending", label_px=20).add_to(m)
+    html = m.get_root().render()
+    name = json.dumps("湾溪街道")[1:-1]  # folium writes the label's HTML as a JS string
+    assert name in html and "font-size:20px" in html and "pm-map-label" in html
+    comps = LayerData({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geom, "properties": {
+            "kind": "compound", "id": 7, "name": "龙泉华庭", "mode": "none", "sanwu": True,
+            "households": 56, "pending": 0, "overdue": 0}}]})
+    plain = compounds.render(comps)._children
+    ringed = compounds.render(comps, selected=7)._children
+    assert len(ringed) == len(plain) + 2

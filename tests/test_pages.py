@@ -94,3 +94,48 @@ def test_filters_change_the_figures(app: AppTest) -> None:
     at.selectbox(key="f_period").select("近30天").run()
     assert not at.exception
     assert _texts(at) != before
+
+
+def test_a_shared_link_reproduces_the_filters(app: AppTest) -> None:
+    default = _texts(_run(app, PAGES[0]))
+    at = AppTest.from_file(APP, default_timeout=60)  # a new session opening the link
+    at.query_params.update({"period": "30", "channel": "12345,mailbox", "theme": "fire"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="f_period").value == "近30天"
+    assert at.multiselect(key="f_channels").value == ["12345", "mailbox"]
+    assert at.multiselect(key="f_themes").value == ["fire"]
+    assert _texts(at) != default
+    # and a change in the sidebar goes back into the link
+    at.multiselect(key="f_statuses").select("closed").run()
+    assert at.query_params["status"] == "closed"
+    at.selectbox(key="f_period").select("近一年").run()
+    assert "period" not in at.query_params
+
+
+def test_unknown_filter_values_in_a_link_are_ignored(app: AppTest) -> None:
+    app.query_params.update({"period": "7", "channel": "fax", "from": "garbage"})
+    at = _run(app, PAGES[0])
+    assert at.selectbox(key="f_period").value == "近一年"
+    assert at.multiselect(key="f_channels").value == []
+
+
+def test_presentation_puts_figures_beside_the_map(app: AppTest) -> None:
+    at = _run(app, PAGES[5])
+    html = "\n".join(m.value for m in at.markdown)
+    assert "pm-present" in html and "pm-stack" in html and "pm-big-legend" in html
+
+
+def test_breadcrumb_goes_from_a_compound_to_its_community(app: AppTest, demo: Engine) -> None:
+    from tests.conftest import scalar
+
+    compound = scalar(demo, "SELECT min(id) FROM compounds WHERE is_sanwu")
+    street, community = (scalar(demo, f"SELECT {c} FROM compounds WHERE id = :i", i=compound)
+                         for c in ("street_code", "community_id"))
+    name = scalar(demo, "SELECT name FROM communities WHERE id = :i", i=community)
+    at = _run(app, PAGES[1], street=str(street), compound=str(compound))
+    crumbs = [b for b in at.button if b.key and b.key.startswith("crumb-")]
+    assert len(crumbs) == 4 and crumbs[2].label == f"{name} ›"
+    crumbs[2].click().run()
+    assert at.query_params["community"] == str(community)
+    assert "compound" not in at.query_params

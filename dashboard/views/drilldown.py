@@ -29,10 +29,11 @@ def breadcrumb(street: str | None, street_name: str | None, community: int | Non
     if street:
         parts.append((street_name or street, {"community": None, "compound": None}))
     if community is not None:
-        parts.append((community_name or str(community), {"compound": None}))
+        parts.append((community_name or str(community),
+                      {"community": str(community), "compound": None}))
     if card:
         parts.append((card["name"], None))
-    cols = st.columns([1] * len(parts) + [max(1, 8 - len(parts))])
+    cols = st.columns([1] * len(parts) + [max(1, 6 - len(parts))])
     for i, (label, target) in enumerate(parts):
         last = i == len(parts) - 1
         text = f"{label} ›" if not last else label
@@ -63,7 +64,8 @@ def compound_card(card: dict[str, Any]) -> None:
     if card["hazards"].empty:
         st.caption("无隐患记录")
     else:
-        st.dataframe(card["hazards"], hide_index=True, width="stretch")
+        shown = [c for c in ("类别", "描述", "整改期限", "状态", "超期") if c in card["hazards"]]
+        st.dataframe(card["hazards"][shown], hide_index=True, width="stretch")
     st.markdown(f"**诉求记录（期内 {len(card['cases'])} 件）**")
     st.dataframe(card["cases"], hide_index=True, width="stretch", height=280)
 
@@ -78,10 +80,11 @@ def main() -> None:
     community = _int(qp.get("community")) if street else None
     compound = _int(qp.get("compound")) if street else None
 
+    pick_col, crumb_col = st.columns([1, 3], vertical_alignment="bottom")
     options = ["", *names]
-    pick = st.selectbox("选择街道/镇（或点击地图）", options,
-                        index=options.index(street) if street else 0,
-                        format_func=lambda c: names.get(c, "全市"), key=f"pick-{street}")
+    pick = pick_col.selectbox("选择街道/镇（或点击地图）", options,
+                              index=options.index(street) if street else 0,
+                              format_func=lambda c: names.get(c, "全市"), key=f"pick-{street}")
     if (pick or None) != street:
         common.navigate(street=pick or None, community=None, compound=None)
 
@@ -93,27 +96,30 @@ def main() -> None:
             community = None
     f = f0.area(street, community)
     card = common.stat("card", f, compound) if compound is not None else None
-    breadcrumb(street, names.get(street or ""), community, comm_names.get(community or -1), card)
+    # a compound chosen at street level still shows its community in the breadcrumb and on the map
+    home = community if community is not None or not card else _int(str(card["community_id"]))
+    with crumb_col:
+        breadcrumb(street, names.get(street or ""), home, comm_names.get(home or -1), card)
 
     streets_layer, streets = common.layer("street_areas", f)
     if not street:
         st.caption("点击地图上的街道/镇进入该辖区")
         m, legend = pmap.build([(streets_layer, streets, {"measure": "pending"})],
-                               bounds=pmap.bounds_of(streets.features))
+                               bounds=pmap.city_bounds(streets.features))
         clicked = common.show_map(m, legend, key=common.nav_key("drill-city"))
         if clicked and clicked.get("kind") == "street":
             common.navigate(street=clicked["code"], community=None, compound=None)
         return
 
     common.headline_tiles(f)
-    drawn = []
-    for key in registry.DRILLDOWN:
-        lyr, data = common.layer(key, f)
-        drawn.append((lyr, data, {"measure": None} if key == "street_areas" else {}))
+    layer_options: dict[str, dict[str, Any]] = {"street_areas": {"measure": None},
+                                                "communities": {"selected": home},
+                                                "compounds": {"selected": compound}}
+    drawn = [(*common.layer(key, f), layer_options.get(key, {})) for key in registry.DRILLDOWN]
     focus = [ft for ft in streets.features if ft["properties"]["code"] == street]
-    if community is not None:
+    if home is not None:  # the chosen community, or the open compound's
         comms = common.layer("communities", f)[1]
-        focus = [ft for ft in comms.features if ft["properties"]["id"] == community] or focus
+        focus = [ft for ft in comms.features if ft["properties"]["id"] == home] or focus
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(focus))
     pending = common.layer("pending_cases", f)[1].meta
     if pending.get("total", 0) > pending.get("shown", 0):

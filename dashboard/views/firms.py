@@ -16,13 +16,10 @@ def main() -> None:
                "满意率：回访评价中满意与基本满意的比例")
     streets_layer, streets = common.layer("street_areas", f)
     drawn = [(streets_layer, streets, {"measure": None}), (*common.layer("firm_coverage", f), {})]
-    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(streets.features))
-    left, right = st.columns([1, 1])
-    with left:
-        common.show_map(m, legend, key="firms", height=620, legend_width=0.36)
-    with right:
-        st.dataframe(common.stat("firms", f), hide_index=True, width="stretch",
-                     height=620)
+    m, legend = pmap.build(drawn, bounds=pmap.city_bounds(streets.features))
+    common.show_map(m, legend, key="firms", height=640, legend_width=0.3)
+    st.subheader("各物业企业服务情况")
+    st.dataframe(common.stat("firms", f), hide_index=True, width="stretch", height=560)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def main() -> None:
              (streets_layer, streets, {"measure": None}),
              (heat.LAYER, hexes, {"name": "热点", "fields": (("cases", "诉求"), ("hazards", "隐患"),
                                                            ("n", "合计")),
-                                  "title": "热点密度（诉求＋隐患，件）"}),
+                                  "title": "热点密度（诉求＋隐患，件/六边形，分位数分级）"}),
              (registry.get("hazards"), common.layer("hazards", f)[1], {})]
     # fit to the busier hexagons (top fifth), so the hotspots fill the screen
     ns = sorted(ft["properties"]["n"] for ft in hexes.features)

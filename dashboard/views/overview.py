@@ -29,7 +29,7 @@ def main() -> None:
         if key in optional:
             lyr, data = common.layer(key, f)
             drawn.append((lyr, data, {}))
-    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(streets.features))
+    m, legend = pmap.build(drawn, bounds=pmap.city_bounds(streets.features))
     clicked = common.show_map(m, legend, key=common.nav_key("overview"), height=640)
     if clicked and clicked.get("kind") == "street":
         st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
