@@ -29,13 +29,9 @@ import datetime as dt
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +42,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
@@ -53,15 +50,10 @@ from geo import db, reference, schema
 from layers import facts, hotspot, registry
 from layers.filters import Filters
 
-ROOT = Path(__file__).resolve().parent.parent
 Say = Callable[[str], None]
 AS_OF = dt.date(2026, 6, 30)
 SMALL = 20_000
 NAIVE_POINTS = 100_000
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 #: Issue 5's budgets on a 2-core machine at N = 1,000,000: (key, limit, unit, label).
 BUDGETS = (
@@ -171,11 +163,10 @@ def copy_baseline(engine: Engine, path: Path) -> float:
     raw = engine.raw_connection()
     try:
         t0 = time.perf_counter()
-        with raw.cursor() as cur, open(path, "rb") as fh:  # type: ignore[attr-defined]
-            with cur.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true, "
-                          "ENCODING 'GB18030')") as cp:
-                while chunk := fh.read(1 << 20):
-                    cp.write(chunk)
+        sql = "COPY bench_copy FROM STDIN (FORMAT csv, HEADER true, ENCODING 'GB18030')"
+        with raw.cursor() as cur, open(path, "rb") as fh, cur.copy(sql) as cp:  # type: ignore[attr-defined]
+            while chunk := fh.read(1 << 20):
+                cp.write(chunk)
         raw.commit()
         seconds = time.perf_counter() - t0
     finally:
@@ -259,69 +250,22 @@ def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
         res.add("hotspot_ms", seconds * 1000)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def dashboard_server(engine: Engine) -> Iterator[str]:
-    """A fresh ``streamlit run`` of the dashboard on ``engine``'s database."""
-    from dashboard import assets
-
-    assets.ensure(say=lambda _m: None)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT / "dashboard", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).status == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the dashboard server did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _blocker(base: str, outside: list[str]) -> Callable[[Any], None]:
-    """A Playwright route handler that aborts, and records, every request off the server."""
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith((base, "data:")):
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    return route
-
-
 def measure_browser(engine: Engine, res: Result, say: Say) -> None:
     """Navigation to street areas drawn, on a fresh server each run; outside hosts blocked."""
     from playwright.sync_api import sync_playwright
 
     n_streets = 20
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=harness.CHROMIUM,
+                                    args=harness.CHROMIUM_ARGS)
         try:
             for i in range(res.runs):
-                with dashboard_server(engine) as base:
+                with harness.running(engine.url.render_as_string(hide_password=False)) as base:
                     page = browser.new_page(viewport={"width": 1920, "height": 1080})
-                    outside: list[str] = []
-                    page.route("**/*", _blocker(base, outside))
+                    outside = harness.block_outside(page, base)
                     t0 = time.perf_counter()
                     page.goto(base)
-                    frame = page.frame_locator(MAP_FRAME)
+                    frame = page.frame_locator(harness.MAP_FRAME)
                     frame.locator("path.leaflet-interactive").nth(n_streets - 1).wait_for(
                         state="attached", timeout=60_000)
                     seconds = time.perf_counter() - t0

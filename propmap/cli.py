@@ -19,7 +19,6 @@ import click
 from geo._errors import PropmapError
 
 F = TypeVar("F", bound=Callable[..., Any])
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _user_errors(fn: F) -> F:
@@ -152,7 +151,7 @@ def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
     """Run the dashboard (Streamlit) on this machine."""
     import sqlalchemy as sa
 
-    from dashboard import assets
+    from dashboard import assets, harness
 
     engine = _engine()
     with engine.connect() as con:
@@ -165,13 +164,10 @@ def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
         _say("数据库为空，先生成演示数据 …")
         demo_mod.build(engine, seed=42, n_cases=20_000, as_of=dt.date.today(), say=_say)
     assets.ensure(say=_say)
-    app = ROOT / "dashboard" / "app.py"
     _say(f"看板地址：http://localhost:{port}")
     env = {**os.environ, "DATABASE_URL": str(engine.url.render_as_string(hide_password=False))}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-           "--server.headless", "true" if headless else "false",
-           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"]
-    sys.exit(subprocess.call(cmd, env=env, cwd=ROOT / "dashboard"))
+    cmd = harness.streamlit_command(port, headless=headless)
+    sys.exit(subprocess.call(cmd, env=env, cwd=harness.APP.parent))
 
 
 from propmap.cli_intake import import_group, quarantine_group  # noqa: E402

@@ -16,14 +16,10 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, wait_for_map
 
 #: (file name, URL path with query) of each page.
 SHOTS = [
@@ -34,37 +30,6 @@ SHOTS = [
     ("firms.png", "firms"),
     ("present.png", "present"),
 ]
-
-
-def block_outside(page: Page, base: str) -> list[str]:
-    """Abort every request not to ``base``'s host; return the list of those attempted."""
-    host = urlparse(base).hostname
-    blocked: list[str] = []
-
-    def handle(route, request):  # type: ignore[no-untyped-def]
-        h = urlparse(request.url).hostname
-        if request.url.startswith(("data:", "blob:", "about:")) or h in (host, "localhost",
-                                                                         "127.0.0.1"):
-            route.continue_()
-        else:
-            blocked.append(request.url)
-            route.abort()
-
-    page.context.route("**/*", handle)
-    return blocked
-
-
-def wait_for_map(page: Page, timeout_ms: int = 30_000) -> None:
-    """Wait until the (first) map's Leaflet layers are drawn.
-
-    Leaflet gives shapes outside the view the empty path ``M0 0``; those
-    never become visible, so the wait is for the first one in view.
-    """
-    page.wait_for_selector(MAP_FRAME, timeout=timeout_ms)
-    page.frame_locator(MAP_FRAME).first.locator(
-        'path.leaflet-interactive:not([d="M0 0"])').first.wait_for(timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
 def main() -> None:
@@ -86,7 +51,7 @@ def main() -> None:
                 "SELECT id FROM compounds WHERE street_code = :s AND is_sanwu ORDER BY id LIMIT 1"),
                 {"s": args.street}).scalar()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         blocked = block_outside(page, args.url)
         for name, path in SHOTS:

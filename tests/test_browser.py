@@ -10,64 +10,29 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from dashboard import harness
+from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
 from tests.conftest import AS_OF
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from screenshots import ARGS, CHROMIUM, MAP_FRAME, block_outside, wait_for_map  # noqa: E402
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 45_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(demo: Engine) -> Iterator[str]:
-    from dashboard import assets
-
-    assets.ensure(say=lambda _m: None)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": demo.url.render_as_string(hide_password=False)}
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-test.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT / "dashboard", env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).status == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("streamlit did not start; see tests/artifacts/streamlit-test.log")
+    with open(ARTIFACTS / "streamlit-test.log", "w") as log, harness.running(
+            demo.url.render_as_string(hide_password=False), log=log) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +40,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
