@@ -295,6 +295,9 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
     """Measure everything on a scratch database; see the module docstring."""
     res = Result(cases=n, runs=runs, machine=machine())
     with scratch_database(say) as engine, tempfile.TemporaryDirectory() as tmp:
+        with engine.connect() as con:
+            res.machine["postgres"] = con.execute(sa.text("SHOW server_version")).scalar()
+            res.machine["postgis"] = con.execute(sa.text("SELECT postgis_lib_version()")).scalar()
         say("生成合成辖区与小区 …")
         demo.build(engine, seed=42, n_cases=SMALL, as_of=AS_OF, say=lambda _m: None)
         say(f"总览（{SMALL:,} 件）…")
