@@ -46,7 +46,7 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import db, reference, schema
+from geo import db, schema
 from layers import facts, hotspot, registry
 from layers.filters import Filters
 
@@ -125,12 +125,9 @@ def scratch_database(say: Say) -> Iterator[Engine]:
     base = make_url(db.ensure_local(say=say))
     url = base.set(database=f"{base.database}_bench_{os.getpid()}").render_as_string(
         hide_password=False)
-    db.create_database(url, say=say)
-    engine = db.make_engine(url)
+    say(f"创建临时数据库 {make_url(url).database} …")
+    engine = schema.fresh_database(url)
     try:
-        schema.upgrade(engine)
-        with engine.begin() as con:
-            reference.load(con)
         yield engine
     finally:
         engine.dispose()

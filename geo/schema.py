@@ -44,3 +44,19 @@ def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new migration from the models (developers only)."""
     with engine.begin() as con:
         command.revision(_config(con), message=message, autogenerate=True)
+
+
+def fresh_database(url: str) -> Engine:
+    """Drop and recreate the database at ``url`` with PostGIS, the schema and reference data.
+
+    For tests and benchmarks: never point it at data you want to keep.
+    """
+    from geo import db, reference
+
+    db.drop_database(url)
+    db.create_database(url, say=lambda _m: None)
+    engine = db.make_engine(url)
+    upgrade(engine)
+    with engine.begin() as con:
+        reference.load(con)
+    return engine

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from geo import db, reference, schema
+from geo import db, schema
 
 #: The as-of date every demo fixture uses, so test data never depends on today.
 AS_OF = dt.date(2026, 6, 30)
@@ -34,13 +34,7 @@ def test_url() -> str:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     """An engine on a fresh test database with the schema and reference data."""
-    url = test_url()
-    db.drop_database(url)
-    db.create_database(url, say=lambda _m: None)
-    eng = db.make_engine(url)
-    schema.upgrade(eng)
-    with eng.begin() as con:
-        reference.load(con)
+    eng = schema.fresh_database(test_url())
     yield eng
     eng.dispose()
 
