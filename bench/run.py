@@ -204,8 +204,9 @@ def overview_once(engine: Engine, f: Filters) -> int:
     """Build every overview layer and the map HTML; returns the HTML's bytes."""
     facts.clear()
     with engine.connect() as con:
-        drawn = [(registry.get(k), registry.get(k).query(con, f), {})
-                 for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)]
+        drawn: list[tuple[Any, Any, dict[str, Any]]] = [
+            (registry.get(k), registry.get(k).query(con, f), {})
+            for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)]
     m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
     return pmap.html_bytes(m)
 
@@ -213,8 +214,8 @@ def overview_once(engine: Engine, f: Filters) -> int:
 def drilldown_once(engine: Engine, f: Filters) -> int:
     facts.clear()
     with engine.connect() as con:
-        drawn = [(registry.get(k), registry.get(k).query(con, f), {})
-                 for k in registry.DRILLDOWN]
+        drawn: list[tuple[Any, Any, dict[str, Any]]] = [
+            (registry.get(k), registry.get(k).query(con, f), {}) for k in registry.DRILLDOWN]
     m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[1][1].features))
     return pmap.html_bytes(m)
 

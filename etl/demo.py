@@ -43,6 +43,7 @@ COPY_CHUNK = 200_000
 def copy_rows(con: sa.Connection, table: str, columns: list[str], frame: pd.DataFrame) -> None:
     """``COPY`` a DataFrame into ``table`` in CSV chunks (NULL as empty unquoted field)."""
     raw = con.connection.driver_connection
+    assert raw is not None, "COPY needs a live psycopg connection"
     cols = ", ".join(columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
         for start in range(0, len(frame), COPY_CHUNK):

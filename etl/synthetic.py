@@ -394,6 +394,13 @@ def _multi(geom: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
+def _where_else_none(mask: np.ndarray, values: object) -> np.ndarray:
+    """``values`` where ``mask`` holds, ``None`` elsewhere, as an object array."""
+    out = np.array(values, dtype=object)
+    out[~np.asarray(mask, dtype=bool)] = None
+    return out
+
+
 def _sample_in(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` uniform random points inside ``poly`` (rejection sampling), as an (n, 2) array."""
     minx, miny, maxx, maxy = poly.bounds
@@ -599,7 +606,7 @@ def make_compounds(
     )
     committee = np.where(sanwu, "none", committee).astype(object)
     unit = rng.choice(WORK_UNITS, n)
-    competent = np.where(mode == "work_unit", unit, None)
+    competent = _where_else_none(mode == "work_unit", unit)
 
     cx = np.array([c[2] for c in chosen])
     cy = np.array([c[3] for c in chosen])
@@ -683,15 +690,14 @@ def make_hazards(
 ) -> gpd.GeoDataFrame:
     """Fire hazards skewed to old compounds, elevators in tall ones, security in 三无."""
     rows = []
-    for theme, rate in (
+    for theme_name, rate in (
         ("fire", np.where(compounds.old, 0.9, 0.15) * np.where(compounds.sanwu, 1.8, 1.0)),
         ("elevator", np.where(compounds.floors >= 10, 0.35, 0.0)),
         ("security", np.where(compounds.sanwu, 0.8, 0.08)),
     ):
         counts = rng.poisson(rate)
-        for idx in np.flatnonzero(counts):
-            for _ in range(counts[idx]):
-                rows.append((theme, idx))
+        for i in np.flatnonzero(counts):
+            rows.extend([(theme_name, int(i))] * int(counts[i]))
     n = len(rows)
     theme = np.array([r[0] for r in rows])
     idx = np.array([r[1] for r in rows], dtype=int)
@@ -855,9 +861,8 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
     sanwu = comp.sanwu.to_numpy()[cidx]
     sat_p = np.where(sanwu, 0.62, 0.80)
     r = rng.random(n)
-    satisfaction = np.where(
-        ~visited,
-        None,
+    satisfaction = _where_else_none(
+        visited,
         np.where(r < sat_p, "satisfied", np.where(r < sat_p + 0.13, "basic", "unsatisfied")),
     )
 
@@ -872,12 +877,10 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
         CONTENT_TEMPLATES[t].format(place=f"{p}{b}栋", kw=k)
         for t, p, b, k in zip(tmpl, names, building, kw_pick, strict=True)
     ]
-    address = [
+    address = _where_else_none(how != "away", [
         f"{a}{p}{b}栋{un}单元"
         for a, p, b, un in zip(comp.address.to_numpy()[cidx], names, building, unit, strict=True)
-    ]
-    away_mask = how == "away"
-    address = np.where(away_mask, None, np.array(address, dtype=object))
+    ])
 
     prefix = {"12345": "RX", "mailbox": "SZXX", "petition": "XF"}
     datestr = pd.to_datetime(received).strftime("%Y%m%d").to_numpy()
@@ -908,8 +911,8 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
             "due_at": due[order],
             "closed_at": closed_at[order],
             "satisfaction": satisfaction[order],
-            "complainant": np.where(has_person, np.char.add(surname, given), None)[order],
-            "phone": np.where(has_person, phone.astype(str), None)[order],
+            "complainant": _where_else_none(has_person, np.char.add(surname, given))[order],
+            "phone": _where_else_none(has_person, phone.astype(str))[order],
         }
     )
     return df

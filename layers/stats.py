@@ -68,7 +68,7 @@ def headline(con: sa.Connection, f: Filters) -> dict[str, Any]:
 
     Summed from the shared per-compound facts (:mod:`layers.facts`): no scan of its own.
     """
-    r = facts.totals(con, f)
+    r: dict[str, Any] = dict(facts.totals(con, f))
     n = r["received"]
     r["closure_rate"] = round(100.0 * r["closed"] / n, 1) if n else None
     r["satisfaction_rate"] = (round(100.0 * r["satisfied"] / r["rated"], 1)
