@@ -32,9 +32,46 @@ def test_dates_as_staff_write_them() -> None:
     assert list(bad[7:]) == [True, True]  # 30 February, free text
 
 
+def test_exact_formats_and_the_pattern_agree() -> None:
+    # The fast exact formats must accept nothing the general pattern refuses,
+    # and mean the same as the pattern for what both take.
+    s = pd.Series(["2025-03-01 08:30:61", "2025/3/1 8:30:60", "０２５-03-01", "２０２５-03-01",
+                   "0001-01-01", "9999-12-31 23:59:59", "2025-03-01 24:00:00",
+                   "2025/13/1 8:30", "2025-03-01 08:30:59", "2025/3/1 8:30:05",
+                   "2025年03月01日 08:30:00", "2025-1-1 0:0:0"] * 3)
+    ts, bad = parse.parse_datetime(s)
+    assert list(bad[:8]) == [True] * 8  # leap seconds, full-width digits, years, hour 24, month 13
+    assert ts[8] == pd.Timestamp("2025-03-01 08:30:59", tz="Asia/Shanghai")
+    assert ts[9] == pd.Timestamp("2025-03-01 08:30:05", tz="Asia/Shanghai")
+    assert ts[10] == pd.Timestamp("2025-03-01 08:30", tz="Asia/Shanghai")
+    assert ts[11] == pd.Timestamp("2025-01-01", tz="Asia/Shanghai")
+    fast, _ = parse.parse_datetime(s[8:12])
+    slow = parse._by_pattern(s[8:12]).dt.tz_localize("Asia/Shanghai")
+    assert list(fast) == list(slow)
+
+
+def test_numbers_parse_with_or_without_arrow() -> None:
+    s = pd.Series(["107.97", " 26.5 ", "", "１０７.９７", "abc", "1e2"])
+    for series in (s, s.astype(object)):
+        num, bad = parse.parse_number(series)
+        assert num[0] == 107.97 and num[1] == 26.5 and num[3] == 107.97 and num[5] == 100
+        assert list(bad) == [False, False, False, False, True, False]
+
+
+def test_ragged_csv_falls_back_to_the_forgiving_reader(tmp_path: Path) -> None:
+    p = tmp_path / "ragged.csv"
+    p.write_text("工单编号,受理时间,诉求内容\nA1,2025-03-01 08:30:00,漏水\nA2,2025-03-02\n",
+                 encoding="utf-8")
+    t = read_table(p)
+    assert t.frame.to_dict("list") == {"工单编号": ["A1", "A2"],
+                                       "受理时间": ["2025-03-01 08:30:00", "2025-03-02"],
+                                       "诉求内容": ["漏水", ""]}
+    assert list(t.row_no) == [2, 3]
+
+
 def test_status_spellings_map_to_the_lifecycle() -> None:
-    spelled = ["待受理", "已受理", "待处理", "办理中", "处理中", "已办结", "办结", "已完成", "已回访",
-               "退单", " 已办结 "]
+    spelled = ["待受理", "已受理", "待处理", "办理中", "处理中", "已办结", "办结", "已完成",
+               "已回访", "退单", " 已办结 "]
     codes, bad = parse.map_values(pd.Series(spelled), "status")
     assert list(codes) == ["received"] * 3 + ["in_progress"] * 2 + ["closed"] * 3 + [
         "visited", "reopened", "closed"]

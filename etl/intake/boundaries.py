@@ -1,4 +1,6 @@
-"""``propmap import boundaries``: street/town or community polygons (GeoJSON, Shapefile, GeoPackage).
+"""``propmap import boundaries``: street/town or community polygons.
+
+GeoJSON, Shapefile or GeoPackage.
 
 The CRS is read from the file and a file without one is refused
 (:class:`geo._errors.CRSError`); geometry is reprojected to EPSG:4326,
@@ -93,7 +95,8 @@ def import_boundaries(engine: Engine, path: Path, *, level: str) -> accounting.I
                       IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.geom)
                 RETURNING (xmax = 0) AS ins"""
         else:
-            streets = dict(con.execute(sa.text("SELECT name, code FROM streets")).all())
+            streets: dict[str, str] = {
+                name: code for name, code in con.execute(sa.text("SELECT name, code FROM streets"))}
             codes = set(streets.values())
             given = f["所属街道"]
             street = given.where(given.isin(codes), given.map(streets))

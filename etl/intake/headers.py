@@ -11,7 +11,7 @@ from geo._errors import InputFileError
 
 
 def canonical(header: str, kind: str = "cases") -> str | None:
-    """The canonical header for ``header``, or ``None`` when the alias table has no such spelling."""
+    """The canonical header for ``header``; ``None`` when the alias table has no such spelling."""
     return header_aliases(kind).get(norm(header))
 
 
@@ -41,7 +41,7 @@ def rename(frame: pd.DataFrame, *, known: Sequence[str], required: Sequence[str]
     chosen: dict[str, str] = {}
     for col in frame.columns:
         name = canonical(col, kind) or (col if col in known else None)
-        if name not in known:
+        if name is None or name not in known:
             continue
         if name not in chosen or norm(col) == norm(name):
             chosen[name] = col
@@ -49,7 +49,8 @@ def rename(frame: pd.DataFrame, *, known: Sequence[str], required: Sequence[str]
     if missing:
         raise InputFileError(
             f"{file}：缺少必需的列：{'、'.join(missing)}。请在表头中加上这些列"
-            f"（可用的写法见 data/intake/header-aliases.csv），现有列：{'、'.join(map(str, frame.columns))}"
+            "（可用的写法见 data/intake/header-aliases.csv），"
+            f"现有列：{'、'.join(map(str, frame.columns))}"
         )
     out = pd.DataFrame({name: frame[col] for name, col in chosen.items()}, index=frame.index)
     for name in known:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from etl.intake.parse import per_unique
 from geo import crs
 from geo._errors import CRSError
 
@@ -96,8 +97,8 @@ class Register:
         names: dict[str, set[int]] = {}
         stems: dict[str, set[int]] = {}
         addrs: dict[str, set[int]] = {}
-        for cid, name, aliases, address in compounds[["id", "name", "aliases", "address"]].itertuples(
-                index=False):
+        rows = compounds[["id", "name", "aliases", "address"]].itertuples(index=False)
+        for cid, name, aliases, address in rows:
             for n in [name, *(aliases if isinstance(aliases, list | tuple | np.ndarray) else [])]:
                 if not isinstance(n, str) or not n.strip():
                     continue
@@ -166,11 +167,9 @@ class Register:
         return hit if hit is not None else self.find_in(unicodedata.normalize("NFKC", text))
 
 
-def _per_unique(s: pd.Series, fn: object) -> pd.Series:
-    text = s.astype(str)
-    uniq = pd.unique(text[text != ""])
-    lookup = {u: fn(u) for u in uniq}  # type: ignore[operator]
-    return text.map(lookup).astype("Float64").astype("Int64")
+def _per_unique(s: pd.Series, fn: Callable[[str], int | None]) -> pd.Series:
+    ids = per_unique(s, lambda u: fn(u) if u else None)
+    return pd.Series(pd.array(ids, dtype="Int64"), index=s.index)
 
 
 def match_compounds(register: Register, names: pd.Series, addresses: pd.Series,
@@ -227,14 +226,14 @@ def coordinates(lon: pd.Series, lat: pd.Series, lon_bad: pd.Series, lat_bad: pd.
     has = ~np.isnan(x) & ~np.isnan(y) & ~bad_num
 
     text = system.astype(str).str.strip()
-    uniq = pd.unique(text)
-    names: dict[str, str | None] = {}
-    for u in uniq:
+
+    def normalized(u: str) -> str | None:
         try:
-            names[u] = crs.normalize(u)
+            return crs.normalize(u)
         except CRSError:
-            names[u] = None
-    canon = text.map(names).to_numpy(dtype=object)
+            return None
+
+    canon = per_unique(text, normalized)
     unknown = has & (canon == None)  # noqa: E711
     reason[unknown] = R_CRS
     detail[unknown] = [f"坐标系：{t}" for t in text.to_numpy()[unknown]]

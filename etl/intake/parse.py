@@ -7,8 +7,12 @@ those rows with a reason instead of losing the value silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from pyarrow import ArrowInvalid
 
 from etl.intake.spellings import norm, values
 
@@ -24,12 +28,48 @@ _EXCEL_SERIAL_RE = r"^\d{5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+#: Exact formats tried first, each on the cells holding its marker, before the
+#: general pattern (:data:`_DATE_RE`) takes the rest. They accept a subset of
+#: what the pattern accepts, with the same meaning; pandas parses them in C,
+#: about ten times faster than the pattern at a million cells.
+_FORMATS = (("-", ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")),
+            ("/", ("%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d")),
+            ("年", ("%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日")))
+
+#: Cells the exact formats may see: ASCII digits (strptime would take full-width
+#: ones), years 1900–2099 (nanosecond timestamps), seconds below 60 (strptime
+#: rolls 60 and 61 over).
+_PLAIN = (r"(?:19|20)[0-9][0-9][-/年][0-9]{1,2}[-/月][0-9]{1,2}日?"
+          r"(?: [0-9]{1,2}:[0-9]{1,2}(?::[0-5]?[0-9])?)?")
+_YEARS = (1900, 2200)
+
+
+def _by_pattern(sub: pd.Series) -> pd.Series:
+    """Parse the cells no exact format took: the general pattern, then Excel serial days."""
+    parts = sub.str.extract(_DATE_RE)
+    nums = parts.apply(pd.to_numeric, errors="coerce").fillna(
+        {"hour": 0, "minute": 0, "second": 0})
+    ok = nums[["year", "month", "day"]].notna().all(axis=1) & nums["year"].between(*_YEARS)
+    ok &= nums["hour"].between(0, 23) & nums["minute"].between(0, 59)
+    ok &= nums["second"].between(0, 59)
+    parsed = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
+    if ok.any():
+        parsed[ok] = pd.to_datetime(nums[ok].astype("int64"), errors="coerce")
+    serial = sub.str.match(_EXCEL_SERIAL_RE) & parsed.isna()
+    if serial.any():
+        days = pd.to_numeric(sub[serial], errors="coerce")
+        parsed[serial] = (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).dt.round("s")
+    return parsed
+
+
 def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse dates as staff write them into timezone-aware timestamps (Asia/Shanghai).
 
     Accepts ``2025-03-01 08:30:00``, ``2025/3/1 8:30``, ``2025年3月1日 8:30``,
     a date without a time (midnight), and Excel serial day numbers
-    (``45717.35``) from cells exported as numbers.
+    (``45717.35``) from cells exported as numbers. The common exact formats
+    (:data:`_FORMATS`) are tried first; the general pattern only sees what
+    they leave.
 
     Returns
     -------
@@ -38,40 +78,52 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         that could not be parsed.
     """
     text = s.astype(str).str.strip()
-    blank = text == ""
-    out = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    rest = out.isna() & ~blank
+    blank = (text == "").to_numpy()
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rest = ~blank & text.str.fullmatch(_PLAIN).to_numpy(dtype=bool)
+    for marker, formats in _FORMATS:
+        mine = rest & text.str.contains(marker, regex=False).to_numpy()
+        for fmt in formats:
+            if not mine.any():
+                break
+            got = pd.to_datetime(text[mine], format=fmt, errors="coerce").to_numpy(
+                dtype="datetime64[ns]")
+            out[mine] = got
+            mine[mine] = np.isnat(got)
+        rest &= np.isnat(out)
+    rest = ~blank & np.isnat(out)  # the pattern has the last word
     if rest.any():
-        sub = text[rest]
-        parts = sub.str.extract(_DATE_RE)
-        nums = parts.apply(pd.to_numeric, errors="coerce").fillna(
-            {"hour": 0, "minute": 0, "second": 0})
-        ok = nums[["year", "month", "day"]].notna().all(axis=1)
-        ok &= nums["hour"].between(0, 23) & nums["minute"].between(0, 59)
-        ok &= nums["second"].between(0, 59)
-        parsed = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
-        if ok.any():
-            parsed[ok] = pd.to_datetime(nums[ok].astype("int64"), errors="coerce")
-        serial = sub.str.match(_EXCEL_SERIAL_RE) & parsed.isna()
-        if serial.any():
-            days = pd.to_numeric(sub[serial], errors="coerce")
-            parsed[serial] = (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).dt.round("s")
-        out = out.astype("datetime64[ns]")
-        out[rest] = parsed
-    out = out.astype("datetime64[ns]").dt.tz_localize(TZ)
-    return out, out.isna() & ~blank
+        out[rest] = _by_pattern(text[rest]).to_numpy(dtype="datetime64[ns]")
+    stamps = pd.Series(out, index=text.index).dt.tz_localize(TZ)
+    return stamps, pd.Series(stamps.isna().to_numpy() & ~blank, index=text.index)
 
 
 def parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse decimal numbers (full-width digits allowed); ``NaN`` where blank or bad."""
     text = s.astype(str).str.strip()
     blank = text == ""
-    num = pd.to_numeric(text, errors="coerce")
+    try:  # Arrow's parser, when every filled-in cell is a plain number
+        num = pd.Series(text.where(~blank).astype("float64[pyarrow]").to_numpy(
+            dtype="float64", na_value=np.nan), index=text.index)
+    except (ValueError, TypeError, ArrowInvalid):
+        num = pd.to_numeric(text, errors="coerce")
     rest = num.isna() & ~blank
     if rest.any():  # full-width digits, stray spaces
         num[rest] = pd.to_numeric(text[rest].map(norm), errors="coerce")
     num = num.astype("float64")
     return num, num.isna() & ~blank
+
+
+def per_unique(s: pd.Series, fn: Callable[[str], Any]) -> np.ndarray:
+    """``fn`` of each cell's text as an object array, ``fn`` called once per distinct text.
+
+    A million cells usually hold a few hundred distinct values; factorizing
+    first keeps the Python calls (and the conversions out of Arrow) to those.
+    """
+    codes, uniq = pd.factorize(s.astype(str), use_na_sentinel=False)
+    out = np.empty(len(uniq), dtype=object)
+    out[:] = [fn(u) for u in uniq]
+    return out[codes]
 
 
 def map_values(s: pd.Series, field: str, default: str | None = None) -> tuple[pd.Series, pd.Series]:
@@ -86,11 +138,9 @@ def map_values(s: pd.Series, field: str, default: str | None = None) -> tuple[pd
     """
     table = values(field)
     text = s.astype(str).str.strip()
-    uniq = pd.unique(text)
-    lookup = {u: (table.get(norm(u)) if u else default) for u in uniq}
-    codes = text.map(lookup).astype(object)
+    codes = pd.Series(per_unique(text, lambda u: table.get(norm(u)) if u else default),
+                      index=text.index, dtype=object)
     bad = codes.isna() & (text != "")
-    codes = codes.where(codes.notna(), None)
     return codes, bad
 
 

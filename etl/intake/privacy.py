@@ -11,7 +11,8 @@ import re
 
 import pandas as pd
 
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)|(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)")
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)"
+                            r"|(?<!\d)(0\d{2,3}-?)\d{3,4}(\d{4})(?!\d)")
 
 
 def mask_phone(value: str) -> str:

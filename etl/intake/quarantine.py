@@ -47,12 +47,14 @@ def write(con: sa.Connection, import_id: int, file: str, raw: pd.DataFrame,
     return copy_frame(con, "quarantine", out)
 
 
-def fetch(con: sa.Connection, import_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
+def fetch(con: sa.Connection, import_id: int | None = None,
+          limit: int | None = None) -> pd.DataFrame:
     """Quarantined rows (newest batch first), raw values as a masked JSON text."""
     where = "WHERE q.import_id = :imp" if import_id is not None else ""
     lim = f"LIMIT {int(limit)}" if limit else ""
     df = pd.read_sql_query(
-        sa.text(f"SELECT q.id, q.import_id, q.file, q.row_no, q.reason, q.detail, q.raw::text AS raw "
+        sa.text("SELECT q.id, q.import_id, q.file, q.row_no, q.reason, q.detail, "
+                "q.raw::text AS raw "
                 f"FROM quarantine q {where} ORDER BY q.import_id DESC, q.row_no, q.id {lim}"),
         con, params={"imp": import_id} if import_id is not None else {})
     # Stored masked already; mask again so that nothing older or hand-edited leaks.

@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from geo._errors import InputFileError
 
@@ -25,6 +27,7 @@ from geo._errors import InputFileError
 ENCODINGS = ("utf-8-sig", "gb18030")
 _SNIFF_BYTES = 1 << 16
 _HEADER_SEARCH_ROWS = 10
+_ARROW_BLOCK = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,11 @@ def detect_encoding(path: Path) -> str:
         except UnicodeDecodeError:
             continue
         return enc
-    raise InputFileError(f"{path.name}：无法识别文件编码（应为 UTF-8 或 GBK/GB18030），请另存为 UTF-8 CSV 或 xlsx")
+    raise InputFileError(f"{path.name}：无法识别文件编码（应为 UTF-8 或 GBK/GB18030），"
+                         "请另存为 UTF-8 CSV 或 xlsx")
 
 
-def _find_header(top: list[list[object]], is_header: Callable[[list[str]], bool]) -> int:
+def _find_header(top: Sequence[Sequence[object]], is_header: Callable[[list[str]], bool]) -> int:
     for i, row in enumerate(top[:_HEADER_SEARCH_ROWS]):
         if is_header([_cell_text(v) for v in row]):
             return i
@@ -78,13 +82,52 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
+def _unique_names(header: list[str]) -> list[str]:
+    """Header cells as column names, repeats suffixed ``.1``, ``.2`` as pandas does."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, cell in enumerate(header):
+        name = cell or f"Unnamed: {i}"
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(name if k == 0 else f"{name}.{k}")
+    return out
+
+
+def _read_csv_arrow(path: Path, enc: str, h: int, header: list[str]) -> pd.DataFrame | None:
+    """Arrow's multi-threaded CSV reader, every column as text; ``None`` when it cannot.
+
+    It transcodes GB18030 itself and parses on all cores, several times faster
+    than pandas' parser at a million rows. A ragged table (rows with more or
+    fewer cells than the header) or an undecodable byte returns ``None``, and
+    the pandas reader, which fills short rows and words the errors, takes over.
+    """
+    names = _unique_names(header)
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if enc == "utf-8-sig" else enc, skip_rows=h + 1,
+                column_names=names, block_size=_ARROW_BLOCK),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    return table.to_pandas()
+
+
 def _read_csv(path: Path, is_header: Callable[[list[str]], bool]) -> RawTable:
     enc = detect_encoding(path)
     opts = {"encoding": enc, "dtype": str, "keep_default_na": False, "na_filter": False}
     try:
         lines = _head(path).decode(enc).splitlines()[:_HEADER_SEARCH_ROWS]
-        h = _find_header(list(csv.reader(lines)), is_header)
-        frame = pd.read_csv(path, header=0, skiprows=h, **opts)  # type: ignore[call-overload]
+        top = list(csv.reader(lines))
+        h = _find_header(top, is_header)
+        frame = _read_csv_arrow(path, enc, h, top[h]) if h < len(top) and top[h] else None
+        if frame is None:
+            frame = pd.read_csv(path, header=0, skiprows=h, **opts)  # type: ignore[call-overload]
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{path.name}：文件中有无法按 {enc} 解码的内容（{exc.reason}），"
                              "请检查编码后另存为 UTF-8 CSV") from exc
@@ -114,6 +157,13 @@ def _read_xlsx(path: Path, is_header: Callable[[list[str]], bool]) -> RawTable:
     return RawTable(frame, np.arange(len(frame)) + h + 2, None)
 
 
+def _text(col: pd.Series) -> pd.Series:
+    """A column as stripped text (pandas' ``str`` dtype), ``""`` where blank."""
+    if not isinstance(col.dtype, pd.StringDtype) or col.hasnans:
+        col = col.astype(object).fillna("").astype(str)
+    return col.str.strip()
+
+
 #: Readers by file suffix.
 READERS: dict[str, Callable[[Path, Callable[[list[str]], bool]], RawTable]] = {
     ".csv": _read_csv,
@@ -136,12 +186,14 @@ def read_table(path: Path, is_header: Callable[[list[str]], bool] = lambda _c: T
         raise InputFileError(f"找不到文件 {path}")
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise InputFileError(f"{path.name}：不支持的文件类型“{path.suffix}”，请提供 .xlsx 或 .csv 文件")
+        raise InputFileError(f"{path.name}：不支持的文件类型“{path.suffix}”，"
+                             "请提供 .xlsx 或 .csv 文件")
     table = reader(path, is_header)
-    frame = table.frame.astype(object).fillna("")
+    frame = pd.DataFrame({c: _text(table.frame.iloc[:, j])
+                          for j, c in enumerate(table.frame.columns)})
+    keep = np.zeros(len(frame), dtype=bool)
     for c in frame.columns:
-        frame[c] = frame[c].astype(str).str.strip()
-    keep = (frame != "").any(axis=1).to_numpy()
+        keep |= (frame[c] != "").to_numpy()
     if keep.all():
         return RawTable(frame, table.row_no, table.encoding)
     return RawTable(frame[keep].reset_index(drop=True), table.row_no[keep], table.encoding)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from etl.intake.parse import per_unique
 from etl.intake.spellings import norm, rules
 
 
@@ -28,12 +29,11 @@ class Classifier:
         """``categories`` has ``code``, ``name`` and ``keywords`` (list), in list order."""
         self.default = default or rules()["routing"]["default_category"]
         self.codes = list(categories["code"])
-        self.full = {norm(n): c for n, c in zip(categories["name"], categories["code"], strict=True)}
+        pairs = list(zip(categories["name"], categories["code"], strict=True))
+        self.full = {norm(n): c for n, c in pairs}
         self.full.update({norm(c): c for c in categories["code"]})
-        self.short = {norm(re.split(r"[（(]", n)[0]): c
-                      for n, c in zip(categories["name"], categories["code"], strict=True)}
-        self.names = [(norm(n), c) for n, c in zip(categories["name"], categories["code"],
-                                                   strict=True)]
+        self.short = {norm(re.split(r"[（(]", n)[0]): c for n, c in pairs}
+        self.names = [(norm(n), c) for n, c in pairs]
         self.patterns = [
             (c, "|".join(re.escape(k) for k in kw))
             for c, kw in zip(categories["code"], categories["keywords"], strict=True)
@@ -57,7 +57,8 @@ class Classifier:
     def by_keywords(self, content: pd.Series) -> pd.Series:
         """Category per content by keyword hits (``None`` when nothing matches)."""
         text = content.astype(str)
-        uniq = pd.Series(pd.unique(text))
+        which, uniq_index = pd.factorize(text, use_na_sentinel=False)
+        uniq = pd.Series(uniq_index, dtype=str)
         hits = np.column_stack([uniq.str.count(p).to_numpy() for _, p in self.patterns]) \
             if self.patterns else np.zeros((len(uniq), 0))
         best = np.full(len(uniq), None, dtype=object)
@@ -66,14 +67,14 @@ class Classifier:
             idx = hits.argmax(axis=1)  # first maximum: the earlier category wins ties
             codes = np.array([c for c, _ in self.patterns], dtype=object)
             best[any_hit] = codes[idx[any_hit]]
-        return text.map(dict(zip(uniq, best, strict=True))).astype(object)
+        return pd.Series(best[which], index=text.index, dtype=object)
 
     def classify(self, category: pd.Series, content: pd.Series) -> tuple[pd.Series, pd.Series]:
         """Category code and how it was found (``name``/``keywords``/``default``) per row."""
         text = category.astype(str)
-        lookup = {u: self.by_name(u) for u in pd.unique(text)}
-        code = text.map(lookup).astype(object)
-        by = pd.Series(np.where(code.notna(), "name", None), index=text.index, dtype=object)
+        code = pd.Series(per_unique(text, self.by_name), index=text.index, dtype=object)
+        by = pd.Series(None, index=text.index, dtype=object)
+        by[code.notna()] = "name"
         rest = code.isna()
         if rest.any():
             kw = self.by_keywords(content[rest])
@@ -94,7 +95,8 @@ def _level_at(rank_expr: str, levels: list[str]) -> str:
     return f"{arr}[least({len(levels)}, {rank_expr})]"
 
 
-def level_sql(default_level: str, channel: str, due: str, closed: str, as_of: str) -> tuple[str, str]:
+def level_sql(default_level: str, channel: str, due: str, closed: str,
+              as_of: str) -> tuple[str, str]:
     """SQL for the base level and its row-local escalations (channel floor, overdue).
 
     Returns ``(level_expr, escalations_expr)`` over the given SQL expressions.
@@ -131,33 +133,40 @@ def raise_sql(level: str, hit: str) -> tuple[str, str]:
             f"CASE WHEN {cond} THEN 'repeat' END")
 
 
-def repeat_sql(located: str, target: str) -> tuple[str, dict[str, Any]]:
-    """SQL creating temp table ``target`` (channel, case_no, hit) for the rows of ``located``.
+def repeat_sql(keys: str, target: str) -> tuple[str, dict[str, Any]]:
+    """SQL creating temp table ``target`` (source_row, hit) for the rows of ``keys``.
 
-    ``hit`` is true when the row is the ``min_count``-th or later case of its
-    category in its compound within ``window_days`` (the rows of ``located``
-    and the cases already stored both count). Returns ``(sql, params)``.
+    ``keys`` has ``source_row`` (unique), ``case_id`` (the stored case it
+    re-imports, or a new id), ``compound_id``, ``category_code`` and
+    ``received_at``. ``hit`` is true when the row is the ``min_count``-th or
+    later case of its category in its compound within ``window_days`` (the rows
+    of ``keys`` and the cases already stored both count; a stored case that
+    ``keys`` re-imports counts once, as the row). Stored cases further than
+    the window before the file's earliest row cannot count and are not read.
+    Partitions compare codes bytewise (``COLLATE "C"``): grouping needs
+    equality only, whatever the database's collation. Returns ``(sql, params)``.
     """
     rep = rules()["escalation"].get("repeat", {})
     sql = f"""
         CREATE TEMP TABLE {target} ON COMMIT DROP AS
-        SELECT channel, case_no, n >= :min_count AS hit FROM (
+        SELECT source_row, n >= :min_count AS hit FROM (
             SELECT u.*, count(*) OVER (
-                PARTITION BY compound_id, category_code ORDER BY received_at
+                PARTITION BY compound_id, category_code COLLATE "C" ORDER BY received_at
                 RANGE BETWEEN make_interval(days => :window_days) PRECEDING AND CURRENT ROW) AS n
             FROM (
-                SELECT channel, case_no, compound_id, category_code, received_at, true AS mine
-                FROM {located} WHERE compound_id IS NOT NULL
+                SELECT source_row, compound_id, category_code, received_at
+                FROM {keys} WHERE compound_id IS NOT NULL
                 UNION ALL
-                SELECT c.channel, c.case_no, c.compound_id, c.category_code, c.received_at, false
+                SELECT NULL, c.compound_id, c.category_code, c.received_at
                 FROM cases c
-                JOIN (SELECT DISTINCT compound_id, category_code FROM {located}
+                JOIN (SELECT DISTINCT compound_id, category_code FROM {keys}
                       WHERE compound_id IS NOT NULL) t
                   ON t.compound_id = c.compound_id AND t.category_code = c.category_code
-                WHERE NOT EXISTS (SELECT 1 FROM {located} l
-                                  WHERE l.channel = c.channel AND l.case_no = c.case_no)
+                WHERE c.received_at >= (SELECT min(received_at) FROM {keys})
+                                       - make_interval(days => :window_days)
+                  AND NOT EXISTS (SELECT 1 FROM {keys} l WHERE l.case_id = c.id)
             ) u
-        ) w WHERE mine
+        ) w WHERE source_row IS NOT NULL
     """
     return sql, {"min_count": int(rep.get("min_count", 10**9)),
                  "window_days": int(rep.get("window_days", 0))}
