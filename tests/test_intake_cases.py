@@ -33,12 +33,7 @@ PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 def world() -> Iterator[tuple[Engine, str]]:
     base = make_url(conftest.test_url())
     url = base.set(database=f"{base.database}_intake").render_as_string(hide_password=False)
-    db.drop_database(url)
-    db.create_database(url, say=lambda _m: None)
-    eng = db.make_engine(url)
-    schema.upgrade(eng)
-    with eng.begin() as con:
-        reference.load(con)
+    eng = schema.fresh_database(url)
     messy.build_world(eng)
     yield eng, url
     eng.dispose()

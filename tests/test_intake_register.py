@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from etl.intake.boundaries import import_boundaries
 from etl.intake.compounds import import_compounds
-from geo import db, reference, schema
+from geo import db, schema
 from geo._errors import CRSError
 from propmap.cli import main
 from tests import conftest, messy
@@ -26,12 +26,7 @@ from tests import conftest, messy
 def world() -> Iterator[tuple[Engine, str]]:
     base = make_url(conftest.test_url())
     url = base.set(database=f"{base.database}_register").render_as_string(hide_password=False)
-    db.drop_database(url)
-    db.create_database(url, say=lambda _m: None)
-    eng = db.make_engine(url)
-    schema.upgrade(eng)
-    with eng.begin() as con:
-        reference.load(con)
+    eng = schema.fresh_database(url)
     messy.build_world(eng)
     yield eng, url
     eng.dispose()
