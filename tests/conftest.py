@@ -8,6 +8,7 @@ never skips.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator
@@ -55,3 +56,16 @@ def demo(engine: Engine) -> Engine:
 def scalar(engine: Engine, sql: str, **params: object) -> object:
     with engine.connect() as con:
         return con.execute(sa.text(sql), params).scalar()
+
+
+@contextlib.contextmanager
+def scratch_database(suffix: str) -> Iterator[tuple[Engine, str]]:
+    """A fresh database beside the test database (``<test db><suffix>``), dropped afterwards."""
+    base = make_url(test_url())
+    url = base.set(database=f"{base.database}{suffix}").render_as_string(hide_password=False)
+    eng = schema.fresh_database(url)
+    try:
+        yield eng, url
+    finally:
+        eng.dispose()
+        db.drop_database(url)

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from etl.intake.cases import import_cases
-from geo import db, reference, schema
+from geo import reference
 from geo._errors import InputFileError
 from propmap.cli import main
 from tests import conftest, messy
@@ -31,13 +31,9 @@ PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[Engine, str]]:
-    base = make_url(conftest.test_url())
-    url = base.set(database=f"{base.database}_intake").render_as_string(hide_password=False)
-    eng = schema.fresh_database(url)
-    messy.build_world(eng)
-    yield eng, url
-    eng.dispose()
-    db.drop_database(url)
+    with conftest.scratch_database("_intake") as (eng, url):
+        messy.build_world(eng)
+        yield eng, url
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,10 @@ import pytest
 import shapely
 import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from etl.intake.boundaries import import_boundaries
 from etl.intake.compounds import import_compounds
-from geo import db, schema
 from geo._errors import CRSError
 from propmap.cli import main
 from tests import conftest, messy
@@ -24,13 +23,9 @@ from tests import conftest, messy
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[Engine, str]]:
-    base = make_url(conftest.test_url())
-    url = base.set(database=f"{base.database}_register").render_as_string(hide_password=False)
-    eng = schema.fresh_database(url)
-    messy.build_world(eng)
-    yield eng, url
-    eng.dispose()
-    db.drop_database(url)
+    with conftest.scratch_database("_register") as (eng, url):
+        messy.build_world(eng)
+        yield eng, url
 
 
 def test_compound_register(world: tuple[Engine, str], tmp_path: Path) -> None:
