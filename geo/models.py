@@ -233,9 +233,17 @@ cases = Table(
     comment="矛盾纠纷诉求工单（12345热线、市长信箱、信访）",
 )
 Index("ix_cases_received_at", cases.c.received_at)
-Index("ix_cases_street_code", cases.c.street_code)
 Index("ix_cases_community_id", cases.c.community_id)
 Index("ix_cases_compound_id", cases.c.compound_id)
+# Migration 0003: the dashboard's hot paths (see there for the measurements).
+Index("ix_cases_street_received", cases.c.street_code, cases.c.received_at,
+      postgresql_include=["community_id", "compound_id", "category_code", "channel", "level",
+                          "status", "due_at", "closed_at", "satisfaction"])
+Index("ix_cases_open_street", cases.c.street_code, cases.c.due_at,
+      postgresql_where=cases.c.status.in_(OPEN_STATUSES))
+Index("ix_cases_loose_received", cases.c.received_at,
+      postgresql_include=["geom", "category_code", "channel", "status"],
+      postgresql_where=cases.c.compound_id.is_(None) & cases.c.geom.isnot(None))
 
 complainants = Table(
     "complainants",

@@ -8,8 +8,9 @@ one ``GROUP BY`` over ``cases``, and handing every consumer its slice turns
 six scans of the big table into one (measured at 1,000,000 cases on 2 cores:
 about 140 ms for the one scan, against 130–300 ms for each of the six).
 
-The result is memoised per database, data version and filters (area
-excluded: an area is a slice of the city-wide facts). ``data_version`` is
+The result is memoised per database, data version and filters. An area is a
+slice of the city-wide facts when those are at hand; a street office opened
+first (a bookmarked drill-down) reads only its own cases. ``data_version`` is
 bumped by a trigger in the same transaction as any change to the cases,
 compounds or areas, so a memoised result is never served after the data
 under it changed.
@@ -60,14 +61,20 @@ def data_version(con: sa.Connection) -> int:
     return int(con.execute(sa.text("SELECT version FROM data_version WHERE id = 1")).scalar() or 0)
 
 
-def city(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Counts per (street, community, compound) for ``f``, city-wide (``f``'s area ignored)."""
-    f = f.area(None, None)
-    key = (con.engine.url.render_as_string(hide_password=True), data_version(con), f)
+def _memo_key(con: sa.Connection, f: Filters) -> tuple[Any, ...]:
+    return (con.engine.url.render_as_string(hide_password=True), data_version(con), f)
+
+
+def _memoised(key: tuple[Any, ...]) -> pd.DataFrame | None:
     with _LOCK:
         if key in _MEMO:
             _MEMO.move_to_end(key)
             return _MEMO[key]
+    return None
+
+
+def _count(con: sa.Connection, f: Filters, key: tuple[Any, ...]) -> pd.DataFrame:
+    """Run the facts query for ``f`` (city-wide, or one street when ``f.street``) and memoise."""
     df = frame(con, SQL.format(where=f.case_where("c")), f.params())
     for m in MEASURES:
         df[m] = df[m].astype("int64")
@@ -80,11 +87,36 @@ def city(con: sa.Connection, f: Filters) -> pd.DataFrame:
     return df
 
 
+def city(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """Counts per (street, community, compound) for ``f``, city-wide (``f``'s area ignored)."""
+    f = f.area(None, None)
+    key = _memo_key(con, f)
+    df = _memoised(key)
+    return df if df is not None else _count(con, f, key)
+
+
+def has_city(con: sa.Connection, f: Filters) -> bool:
+    """Whether the city-wide facts for ``f`` are memoised (so any slice of them is free)."""
+    return _memoised(_memo_key(con, f.area(None, None))) is not None
+
+
 def of_area(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """The facts of ``f``'s area (street, community), or the whole city without one."""
-    df = city(con, f)
-    if f.street:
-        df = df[df["street_code"] == f.street]
+    """The facts of ``f``'s area (street, community), or the whole city without one.
+
+    A slice of the city-wide facts when they are memoised; otherwise one street's
+    cases only, read through the covering index on (street, received time): 70 ms
+    for the busiest street at 1,000,000 cases, against 250 ms for the whole city.
+    """
+    if f.street and not has_city(con, f):
+        street = f.area(f.street, None)
+        key = _memo_key(con, street)
+        df = _memoised(key)
+        if df is None:
+            df = _count(con, street, key)
+    else:
+        df = city(con, f)
+        if f.street:
+            df = df[df["street_code"] == f.street]
     if f.community_id is not None:
         df = df[df["community_id"] == f.community_id]
     return df

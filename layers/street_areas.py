@@ -52,11 +52,19 @@ ORDER BY s.code
 
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
-    """All street offices and towns with their case measures for ``f`` (whole city)."""
-    counts, params = facts.cte(con, f.area(None, None), "street_code",
+    """All street offices and towns with their case measures for ``f``.
+
+    In a drill-down opened directly (``f.street`` set, city-wide facts not at
+    hand), only the chosen street carries its counts: the others are context
+    outlines, and counting the whole city for their tooltips would cost more
+    than the rest of the drill-down together. ``meta["partial"]`` says so.
+    """
+    partial = bool(f.street) and not facts.has_city(con, f)
+    area = f.area(f.street) if partial else f.area(None, None)
+    counts, params = facts.cte(con, area, "street_code",
                                measures=("received", "pending", "overdue", "closed"))
     gj = features(con, SQL.format(counts=counts), params)
-    return LayerData(gj, {"selected": f.street})
+    return LayerData(gj, {"selected": f.street, "partial": partial})
 
 
 def _bounds(data: LayerData, measure: str) -> list[float]:
@@ -102,8 +110,10 @@ def render(data: LayerData, *, measure: str | None = "pending", labels: bool = T
         style_function=_style,
         highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
-            fields=["name", measure, "received", "pending", "overdue"],
-            aliases=["", f"{label}（{unit}）", "受理", "待办", "超期"],
+            fields=["name"] if data.meta.get("partial") else
+            ["name", measure, "received", "pending", "overdue"],
+            aliases=[""] if data.meta.get("partial") else
+            ["", f"{label}（{unit}）", "受理", "待办", "超期"],
             sticky=True, style="font-size:16px;",
         ),
     ).add_to(fg)

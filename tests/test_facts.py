@@ -69,3 +69,24 @@ def test_a_change_to_the_cases_is_seen_at_once(demo: Engine) -> None:
                                 "WHERE id = :i"), {"i": case_id, "c": closed_at})
     with demo.connect() as con:
         assert facts.totals(con, f)["pending"] == before
+
+
+def test_a_drilldown_opened_directly_reads_only_its_street(demo: Engine) -> None:
+    street = "522601002000"
+    f = Filters.year_to(AS_OF).area(street)
+    facts.clear()
+    with demo.connect() as con:
+        want = con.execute(sa.text(
+            f"SELECT count(*) FROM cases c WHERE {f.case_where('c')}"), f.params()).scalar()
+        assert not facts.has_city(con, f)
+        assert facts.totals(con, f)["received"] == want
+        areas = registry.get("street_areas").query(con, f)
+        assert not facts.has_city(con, f)  # the city was never counted
+        assert areas.meta["partial"] is True
+        mine = next(ft for ft in areas.features if ft["properties"]["code"] == street)
+        assert mine["properties"]["received"] == want
+        # Once the city-wide facts are at hand, every street carries its counts.
+        facts.city(con, f)
+        full = registry.get("street_areas").query(con, f)
+    assert full.meta["partial"] is False
+    assert sum(ft["properties"]["received"] for ft in full.features) > want

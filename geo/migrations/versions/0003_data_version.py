@@ -42,6 +42,13 @@ def upgrade() -> None:
             CREATE TRIGGER trg_{table}_data_version
             AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
             FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()""")
+    # One street office's cases, for a drill-down: they lie on every page of the table
+    # (cases arrive in time order), so the index carries what layers/facts.py counts and
+    # the drill-down reads 176,000 index entries (70 ms) instead of 47,000 pages (226 ms).
+    op.drop_index("ix_cases_street_code", table_name="cases")
+    op.execute("CREATE INDEX ix_cases_street_received ON cases (street_code, received_at) "
+               "INCLUDE (community_id, compound_id, category_code, channel, level, status, "
+               "due_at, closed_at, satisfaction)")
     # Pending cases of one area (drill-down markers, overdue counts): a few % of all cases.
     op.execute(f"CREATE INDEX ix_cases_open_street ON cases (street_code, due_at) WHERE {OPEN}")
     # Located cases outside every compound (a few %), binned on a grid by the heat and
@@ -56,6 +63,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_cases_loose_received")
     op.execute("DROP INDEX IF EXISTS ix_cases_open_street")
+    op.execute("DROP INDEX IF EXISTS ix_cases_street_received")
+    op.create_index("ix_cases_street_code", "cases", ["street_code"])
     for table in WATCHED:
         op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_data_version ON {table}")
     op.execute("DROP FUNCTION IF EXISTS bump_data_version()")
