@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,14 @@ from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Once per server process, after the heavy imports: move everything alive now out of
+# the cyclic collector's reach. Without it a full collection, walking every object of
+# pandas, folium and Streamlit, paused a map build for ~80 ms now and then (measured at
+# 1,000,000 cases: overview 365-600 ms, 380-460 ms after).
+gc.collect()
+gc.freeze()
+
 CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(encoding="utf-8")
 TTL = 300
 PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
