@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -90,3 +92,23 @@ def test_a_drilldown_opened_directly_reads_only_its_street(demo: Engine) -> None
         full = registry.get("street_areas").query(con, f)
     assert full.meta["partial"] is False
     assert sum(ft["properties"]["received"] for ft in full.features) > want
+
+
+def test_days_are_kaili_days_whatever_the_server_time_zone(demo: Engine) -> None:
+    """A case at 23:30 in Kaili belongs to that day; one at 00:30 the next day does not."""
+    day = AS_OF
+    f = Filters(start=day, end=day, as_of=day, channels=("mailbox",))
+    insert = sa.text(
+        "INSERT INTO cases (channel, case_no, received_at, category_code, level, lead_dept, "
+        "due_at) VALUES ('mailbox', :no, CAST(:t AS timestamptz), 'PM01', 'community', "
+        "'community', CAST(:t AS timestamptz) + interval '7 days')")
+    try:
+        with demo.connect() as con, con.begin() as tx:
+            facts.clear()
+            before = facts.totals(con, f)["received"]
+            con.execute(insert, {"no": "TZ-1", "t": f"{day} 23:30:00+08"})
+            con.execute(insert, {"no": "TZ-2", "t": f"{day + dt.timedelta(days=1)} 00:30:00+08"})
+            assert facts.totals(con, f)["received"] == before + 1
+            tx.rollback()
+    finally:
+        facts.clear()  # the memo saw rows that were rolled back
