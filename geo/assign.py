@@ -118,3 +118,24 @@ def assign_points(con: sa.Connection, table: str, into: str = "assigned") -> int
     )
     con.execute(sa.text(f"ANALYZE {into}"))
     return int(inside) + int(near)
+
+
+def reassign_cases(con: sa.Connection) -> int:
+    """Assign every located case again, after boundaries or compounds changed.
+
+    Runs :func:`assign_points` over ``cases`` and writes only the cases whose
+    compound, community or street differs; returns how many that was. Call it
+    inside the transaction that changed the areas, so nobody ever sees cases
+    assigned to areas that no longer hold them.
+    """
+    assign_points(con, "cases", into="cases_reassigned")
+    res = con.execute(sa.text("""
+        UPDATE cases c SET compound_id = a.compound_id, community_id = a.community_id,
+                           street_code = a.street_code
+        FROM (SELECT s.id, r.compound_id, r.community_id, r.street_code
+              FROM cases s LEFT JOIN cases_reassigned r ON r.id = s.id
+              WHERE s.geom IS NOT NULL) a
+        WHERE c.id = a.id
+          AND (c.compound_id, c.community_id, c.street_code)
+              IS DISTINCT FROM (a.compound_id, a.community_id, a.street_code)"""))
+    return res.rowcount

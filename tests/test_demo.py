@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl import synthetic
-from geo import reference
+from geo import assign, reference
 
 from .conftest import AS_OF, DEMO_CASES, scalar
 
@@ -185,3 +185,26 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
     ca = synthetic.make_cases(a, 500, AS_OF, np.random.default_rng(1))
     cb = synthetic.make_cases(b, 500, AS_OF, np.random.default_rng(1))
     assert ca.equals(cb)
+
+
+def test_cases_follow_their_compound_when_the_register_moves_it(demo: Engine) -> None:
+    with demo.connect() as con, con.begin() as tx:
+        cid, n = con.execute(sa.text(
+            "SELECT compound_id, count(*) FROM cases WHERE compound_id IS NOT NULL "
+            "AND located_by = 'coordinates' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")).one()
+        moved = con.execute(sa.text(
+            "SELECT array_agg(id) FROM cases WHERE compound_id = :c"), {"c": cid}).scalar()
+        # The register corrects the compound's outline: 3 km to the east.
+        con.execute(sa.text("UPDATE compounds SET geom = ST_Translate(geom, 0.03, 0) "
+                            "WHERE id = :c"), {"c": cid})
+        changed = assign.reassign_cases(con)
+        still = con.execute(sa.text(
+            "SELECT count(*) FROM cases WHERE id = ANY(:ids) AND compound_id = :c"),
+            {"ids": moved, "c": cid}).scalar()
+        wrong = con.execute(sa.text("""
+            SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
+            WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")).scalar()
+        tx.rollback()
+    assert n > 0 and changed >= n
+    assert still == 0
+    assert wrong == 0

@@ -140,6 +140,7 @@ def import_boundaries(engine: Engine, path: Path, *, level: str) -> accounting.I
         if rows:
             assign.refresh_street_parts(con)
             assign.assign_compounds(con)
+            assign.reassign_cases(con)
         result.quarantined = quarantine.write(con, result.import_id, path.name, attrs, row_no,
                                               reason, detail)
         result.inserted, result.updated = ins, upd

@@ -189,6 +189,7 @@ def import_compounds(engine: Engine, path: Path) -> accounting.ImportResult:
         ins, upd = con.execute(sa.text(_MERGE)).one()
         if ins or upd:
             assign.assign_compounds(con)
+            assign.reassign_cases(con)
         result.quarantined = quarantine.write(con, result.import_id, path.name, raw.frame,
                                               raw.row_no, reason, detail)
         result.inserted, result.updated = int(ins), int(upd)
