@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo import models
+from geo import models, xlsx
 from geo._errors import InputFileError
 
 TZ = "Asia/Shanghai"
@@ -217,19 +217,7 @@ def export(engine: Engine, layer: str, fmt: str, output: Path, *, street: str | 
                 f"{len(gdf):,} 行超过 Excel 单表上限 {XLSX_MAX_ROWS:,} 行，请改用 --format csv "
                 "或按 --street 分街道导出"
             )
-        write_xlsx(pd.DataFrame(gdf.drop(columns="geometry")), output, sheet=layer)
+        xlsx.write(output, [(layer, pd.DataFrame(gdf.drop(columns="geometry")))])
     else:
         raise InputFileError(f"不支持的格式“{fmt}”，可选 geojson、gpkg、csv、xlsx")
     return len(gdf)
-
-
-def write_xlsx(frame: pd.DataFrame, output: Path | object, *, sheet: str) -> None:
-    """Write ``frame`` to an xlsx a clerk can use: frozen header, sensible column widths."""
-    with pd.ExcelWriter(output, engine="openpyxl") as xl:  # type: ignore[arg-type]
-        frame.to_excel(xl, index=False, sheet_name=sheet[:31])
-        ws = xl.sheets[sheet[:31]]
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(frame.columns, start=1):
-            sample = frame[col].head(200).astype(str).str.len().max() if len(frame) else 0
-            width = min(max(len(str(col)) * 2 + 2, int(sample or 0) + 2), 60)
-            ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = width

@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from layers import hotspot, registry, stats, worklist, xlsx
+from geo import xlsx
+from layers import hotspot, registry, stats, worklist
 from layers.filters import Filters
 from tests.conftest import AS_OF, scalar
 

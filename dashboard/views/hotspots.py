@@ -8,7 +8,8 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import map as pmap
-from layers import heat, registry, xlsx
+from geo import xlsx
+from layers import heat, registry
 from layers.base import Layer, LayerData
 from layers.filters import HOTSPOT_LABELS
 

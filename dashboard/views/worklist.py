@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import map as pmap
-from layers import worklist, xlsx
+from geo import xlsx
+from layers import worklist
 
 
 @common.guarded

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from etl.intake._copy import copy_frame
 from etl.intake.privacy import mask_frame, mask_text
+from geo import xlsx
 from geo._errors import InputFileError
 
 #: Column headers of ``propmap quarantine list/export``.
@@ -69,7 +70,7 @@ def export(con: sa.Connection, path: Path, import_id: int | None = None) -> int:
     if suffix == ".csv":
         df.to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False, engine="openpyxl")
+        xlsx.write(Path(path), [("隔离区", df)])
     else:
         raise InputFileError(f"不支持导出为“{suffix}”，请用 .xlsx 或 .csv")
     return len(df)

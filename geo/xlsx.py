@@ -1,14 +1,27 @@
-"""Excel exports with Chinese headers (openpyxl): what street-office staff take out."""
+"""Excel files with Chinese headers (openpyxl): what street-office staff take out.
+
+The one xlsx writer of the project, kept beside the model so that both the
+dashboard's downloads (through ``layers``) and the command line's exports
+(``etl``) use it: bold frozen header, readable widths, an optional 说明 sheet.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+
+def _cell(v: object) -> object:
+    """A value openpyxl accepts: missing values (None, NaN, NaT, NA) empty, numpy scalars plain."""
+    if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):  # type: ignore[call-overload]
+        return None
+    return v.item() if hasattr(v, "item") and not isinstance(v, pd.Timestamp) else v
 
 
 def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = ()) -> bytes:
@@ -19,8 +32,7 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
         ws = wb.create_sheet(title[:31])
         ws.append([str(c) for c in df.columns])
         for row in df.itertuples(index=False):
-            ws.append([None if (v is None or (isinstance(v, float) and v != v) or v is pd.NA)
-                       else (v.item() if hasattr(v, "item") else v) for v in row])
+            ws.append([_cell(v) for v in row])
         for cell in ws[1]:
             cell.font = Font(bold=True, color="FFFFFF")
             cell.fill = PatternFill("solid", fgColor="305496")
@@ -37,3 +49,9 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def write(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]],
+          notes: Sequence[str] = ()) -> None:
+    """:func:`workbook` written to ``path``."""
+    Path(path).write_bytes(workbook(sheets, notes))
