@@ -64,6 +64,7 @@ STATUSES = {
     "reopened": "重新办理",
 }
 OPEN_STATUSES = ("received", "in_progress", "reopened")
+CLOSED_STATUSES = ("closed", "visited")
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 HAZARD_THEMES = {"fire": "消防安全", "elevator": "电梯安全", "security": "治安秩序"}
 HAZARD_STATUSES = {"open": "待整改", "rectifying": "整改中", "closed": "已整改"}
@@ -228,8 +229,9 @@ cases = Table(
                     name="satisfaction"),
     CheckConstraint("due_at >= received_at", name="due_after_received"),
     CheckConstraint("closed_at IS NULL OR closed_at >= received_at", name="closed_after_received"),
-    CheckConstraint("(status IN ('closed', 'visited')) = (closed_at IS NOT NULL)",
-                    name="closed_has_time"),
+    # Migration 0004: a closed case may lack its closing time (real exports), an open one has none.
+    CheckConstraint("closed_at IS NULL OR status IN ('closed', 'visited')",
+                    name="open_has_no_closing_time"),
     comment="矛盾纠纷诉求工单（12345热线、市长信箱、信访）",
 )
 Index("ix_cases_received_at", cases.c.received_at)
@@ -238,7 +240,7 @@ Index("ix_cases_compound_id", cases.c.compound_id)
 # Migration 0003: the dashboard's hot paths (see there for the measurements).
 Index("ix_cases_street_received", cases.c.street_code, cases.c.received_at,
       postgresql_include=["community_id", "compound_id", "category_code", "channel", "level",
-                          "status", "due_at", "closed_at", "satisfaction"])
+                          "status", "due_at", "closed_at", "satisfaction", "reopen_count"])
 Index("ix_cases_open_street", cases.c.street_code, cases.c.due_at,
       postgresql_where=cases.c.status.in_(OPEN_STATUSES))
 Index("ix_cases_loose_received", cases.c.received_at,
@@ -360,3 +362,33 @@ data_version = Table(
     CheckConstraint("id = 1", name="single_row"),
     comment="数据版本：地图所用各表每次变更加一，缓存以此为键",
 )
+
+
+# --- Case history (migration 0004) -------------------------------------------
+
+cases.append_column(Column("reopen_count", SmallInteger, nullable=False, server_default="0",
+                           comment="重新办理次数（曾被退回重办的次数，不只看当前状态）"))
+cases.append_constraint(CheckConstraint("reopen_count >= 0", name="reopen_count"))
+
+CASE_EVENT_KINDS = {
+    "received": "受理", "status": "状态变化", "reopened": "重新办理", "escalated": "升级",
+    "closed": "办结", "visited": "回访", "voided": "作废", "note": "备注",
+}
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("case_id", BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(12)),
+    Column("level", String(9)),
+    Column("note", Text),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("recorded_by", Text, comment="记录人（账号名）；导入时为空"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_in("kind", CASE_EVENT_KINDS), name="kind"),
+    comment="工单时间线：受理、状态变化、重新办理、升级与备注（只追加，不改写）",
+)
+Index("ix_case_events_case_id", case_events.c.case_id, case_events.c.at)
