@@ -9,7 +9,6 @@ carries personal data.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,19 +17,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo import models, xlsx
+from geo import measures, models, sheets
 from geo._errors import InputFileError
+from geo.privacy import mask_series
 
 TZ = "Asia/Shanghai"
 XLSX_MAX_ROWS = 1_048_575
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def mask_phone(text: str | None) -> str | None:
-    """Mask mobile numbers in ``text``: 13812345678 → 138****5678."""
-    if text is None or not isinstance(text, str):
-        return text
-    return _PHONE.sub(r"\1****\2", text)
 
 
 @dataclass(frozen=True)
@@ -97,8 +89,9 @@ LAYERS: dict[str, ExportLayer] = {
     "cases": ExportLayer(
         f"""SELECT c.case_no, c.channel, c.received_at, k.name AS category, c.content, c.address,
             c.level, d.name AS lead_dept, c.status, c.due_at, c.closed_at,
-            (c.status IN ('received', 'in_progress', 'reopened') AND c.due_at < now())
-                AS overdue,
+            {measures.is_overdue("c")} AS overdue,
+            {measures.is_closed_late("c")} AS closed_late,
+            {measures.is_reopened("c")} AS reopened,
             c.satisfaction, s.name AS street, m.name AS community, x.name AS compound,
             c.located_by, round(ST_X(c.geom)::numeric, 6) AS lon,
             round(ST_Y(c.geom)::numeric, 6) AS lat, c.synthetic, c.geom
@@ -121,6 +114,8 @@ LAYERS: dict[str, ExportLayer] = {
             "due_at": "办理时限",
             "closed_at": "办结时间",
             "overdue": "是否超期",
+            "closed_late": "是否逾期办结",
+            "reopened": "是否重新办理",
             "satisfaction": "满意度",
             "street": "街道",
             "community": "社区",
@@ -142,7 +137,7 @@ LAYERS: dict[str, ExportLayer] = {
     "hazards": ExportLayer(
         f"""SELECT h.id, h.theme, x.name AS compound, s.name AS street, h.description,
             h.found_on, h.due_on, h.status, h.closed_on,
-            (h.status <> 'closed' AND h.due_on < current_date) AS overdue, h.synthetic, h.geom
+            {measures.hazard_overdue("h")} AS overdue, h.synthetic, h.geom
         FROM hazards h LEFT JOIN compounds x ON x.id = h.compound_id
         LEFT JOIN streets s ON s.code = x.street_code
         WHERE {_STREET_FILTER.format(col="x.street_code")} ORDER BY h.due_on, h.id""",
@@ -156,7 +151,7 @@ LAYERS: dict[str, ExportLayer] = {
             "due_on": "整改期限",
             "status": "整改状态",
             "closed_on": "整改完成日期",
-            "overdue": "是否逾期",
+            "overdue": "是否逾期未整改",
             "synthetic": "合成数据",
         },
         {"theme": models.HAZARD_THEMES, "status": models.HAZARD_STATUSES},
@@ -165,15 +160,20 @@ LAYERS: dict[str, ExportLayer] = {
 
 
 def read_layer(con: sa.Connection, layer: str, street: str | None = None) -> gpd.GeoDataFrame:
-    """Read ``layer`` as a GeoDataFrame with Chinese headers and labels, in EPSG:4326."""
+    """Read ``layer`` as a GeoDataFrame with Chinese headers and labels, in EPSG:4326.
+
+    超期 and 逾期 are judged at the data's cut-off day (:func:`geo.measures.cutoff_day`),
+    as on every page of the dashboard.
+    """
     spec = LAYERS[layer]
-    gdf = gpd.read_postgis(sa.text(spec.sql), con, geom_col="geom", params={"street": street})
+    params = {"street": street, **measures.cutoff_params(measures.cutoff_day(con))}
+    gdf = gpd.read_postgis(sa.text(spec.sql), con, geom_col="geom", params=params)
     if gdf.crs is None:
         gdf = gdf.set_crs("EPSG:4326")
     for col, labels in spec.labels.items():
         gdf[col] = gdf[col].map(labels).astype(object)
     for col in spec.masked:
-        gdf[col] = gdf[col].map(mask_phone)
+        gdf[col] = mask_series(gdf[col])
     for col in gdf.columns:
         if isinstance(gdf[col].dtype, pd.DatetimeTZDtype):
             # Local time without zone: what Excel and staff expect.
@@ -181,6 +181,23 @@ def read_layer(con: sa.Connection, layer: str, street: str | None = None) -> gpd
         elif gdf[col].dtype == bool:
             gdf[col] = gdf[col].map({True: "是", False: "否"})
     return gdf.rename(columns=spec.columns).rename_geometry("geometry")
+
+
+def notes(engine: Engine, layer: str) -> list[str]:
+    """The 说明 sheet of an xlsx export: the cut-off day and the written definitions."""
+    with engine.connect() as con:
+        day = measures.cutoff_day(con)
+        synthetic = bool(con.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM dataset_meta WHERE key = 'synthetic' AND value = 'true')"
+        )).scalar())
+    lines = [f"数据截止日：{day:%Y-%m-%d}（超期、逾期均按此日判断，与看板一致）"]
+    if layer == "cases":
+        lines += measures.definitions()
+    elif layer == "hazards":
+        lines += list(measures.HAZARD_DEFINITIONS)
+    if synthetic:
+        lines.append("演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
+    return lines
 
 
 def export(engine: Engine, layer: str, fmt: str, output: Path, *, street: str | None = None) -> int:
@@ -210,14 +227,15 @@ def export(engine: Engine, layer: str, fmt: str, output: Path, *, street: str | 
         output.unlink(missing_ok=True)
         gdf.to_file(output, driver="GPKG", layer=layer, engine="pyogrio")
     elif fmt == "csv":
-        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(output, index=False, encoding="utf-8-sig")
+        sheets.write_csv(output, pd.DataFrame(gdf.drop(columns="geometry")))
     elif fmt == "xlsx":
         if len(gdf) > XLSX_MAX_ROWS:
             raise InputFileError(
                 f"{len(gdf):,} 行超过 Excel 单表上限 {XLSX_MAX_ROWS:,} 行，请改用 --format csv "
                 "或按 --street 分街道导出"
             )
-        xlsx.write(output, [(layer, pd.DataFrame(gdf.drop(columns="geometry")))])
+        sheets.write_xlsx(output, [(layer, pd.DataFrame(gdf.drop(columns="geometry")))],
+                          notes(engine, layer))
     else:
         raise InputFileError(f"不支持的格式“{fmt}”，可选 geojson、gpkg、csv、xlsx")
     return len(gdf)

@@ -25,28 +25,17 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from geo import measures
 from layers.base import frame, set_timeout
-from layers.filters import Filters, late_sql, overdue_sql, pending_sql
+from layers.filters import Filters
 
-#: The measures counted for every compound (and loose case group).
-MEASURES = (
-    "received", "pending", "overdue", "closed", "late", "satisfied", "rated",
-    "level_community", "level_street", "level_city",
-)
+#: The measures counted for every compound (and loose case group): all of :mod:`geo.measures`.
+MEASURES = measures.KEYS
 KEYS = ("street_code", "community_id", "compound_id")
 
 SQL = f"""
 SELECT c.street_code, c.community_id, c.compound_id,
-       count(*) AS received,
-       count(*) FILTER (WHERE {pending_sql()}) AS pending,
-       count(*) FILTER (WHERE {overdue_sql()}) AS overdue,
-       count(*) FILTER (WHERE c.closed_at IS NOT NULL) AS closed,
-       count(*) FILTER (WHERE {late_sql()}) AS late,
-       count(*) FILTER (WHERE c.satisfaction IN ('satisfied', 'basic')) AS satisfied,
-       count(*) FILTER (WHERE c.satisfaction IS NOT NULL) AS rated,
-       count(*) FILTER (WHERE c.level = 'community') AS level_community,
-       count(*) FILTER (WHERE c.level = 'street') AS level_street,
-       count(*) FILTER (WHERE c.level = 'city') AS level_city
+       {measures.counts_sql("c")}
 FROM cases c WHERE {{where}}
 GROUP BY 1, 2, 3
 """

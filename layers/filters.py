@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from geo.models import OPEN_STATUSES
+from geo import measures
 
 #: Hazard themes and the dispute-category themes (``categories.theme``) that belong to them.
 HOTSPOT_THEMES: dict[str, tuple[str, ...]] = {
@@ -71,17 +71,16 @@ class Filters:
     def params(self) -> dict[str, Any]:
         """Bind parameters used by :meth:`case_where` and the layers' SQL."""
         return {
-            "f_start": dt.datetime.combine(self.start, dt.time.min),
-            "f_end": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min),
-            "f_as_of": dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time.min),
-            "f_as_of_day": self.as_of,
+            "f_start": dt.datetime.combine(self.start, dt.time.min, tzinfo=measures.TZ),
+            "f_end": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min,
+                                         tzinfo=measures.TZ),
+            **measures.cutoff_params(self.as_of),
             "f_themes": list(self.themes),
             "f_categories": list(self.categories),
             "f_channels": list(self.channels),
             "f_statuses": list(self.statuses),
             "f_street": self.street,
             "f_community": self.community_id,
-            "f_open": list(OPEN_STATUSES),
         }
 
     def case_where(self, alias: str = "c", *, area: bool = True, period: bool = True) -> str:
@@ -105,25 +104,3 @@ class Filters:
         if area and self.community_id is not None:
             parts.append(f"{a}.community_id = :f_community")
         return " AND ".join(parts)
-
-
-def pending_sql(alias: str = "c") -> str:
-    """SQL: the case is still open (received, in progress or reopened)."""
-    return f"{alias}.status = ANY(:f_open)"
-
-
-def overdue_sql(alias: str = "c") -> str:
-    """SQL: the case is open and past its due time at the end of ``as_of``."""
-    return f"({pending_sql(alias)} AND {alias}.due_at < :f_as_of)"
-
-
-def counts_sql(alias: str = "c") -> str:
-    """SQL select list: ``received``, ``pending`` and ``overdue`` counts of cases ``alias``."""
-    return (f"count(*) AS received, count(*) FILTER (WHERE {pending_sql(alias)}) AS pending, "
-            f"count(*) FILTER (WHERE {overdue_sql(alias)}) AS overdue")
-
-
-def late_sql(alias: str = "c") -> str:
-    """SQL: overdue now, or closed after its due time (used for overdue rates)."""
-    return (f"({overdue_sql(alias)} OR ({alias}.closed_at IS NOT NULL "
-            f"AND {alias}.closed_at > {alias}.due_at))")

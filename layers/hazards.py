@@ -11,6 +11,7 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
+from geo import measures
 from geo.models import HAZARD_STATUSES, HAZARD_THEMES
 from layers import style
 from layers.base import Layer, LayerData, as_geojson, features
@@ -20,10 +21,10 @@ CAP = 1500
 
 SQL = f"""
 SELECT 'hazard' AS kind, h.id, h.theme, h.status, h.description, h.found_on, h.due_on,
-       (h.due_on < :f_as_of_day) AS overdue, x.name AS compound, count(*) OVER () AS total,
+       {measures.hazard_overdue("h")} AS overdue, x.name AS compound, count(*) OVER () AS total,
        {as_geojson("h.geom")} AS geometry
 FROM hazards h LEFT JOIN compounds x ON x.id = h.compound_id
-WHERE h.status <> 'closed' AND h.found_on <= :f_as_of_day AND h.theme = ANY(:themes)
+WHERE {measures.hazard_open("h")} AND h.found_on <= :f_as_of_day AND h.theme = ANY(:themes)
   AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
   AND (CAST(:f_community AS integer) IS NULL OR x.community_id = :f_community)
 ORDER BY h.due_on, h.id

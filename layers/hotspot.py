@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from geo import measures
 from geo.models import HAZARD_STATUSES
 from layers import facts
 from layers.base import LayerData, collection, frame
@@ -57,8 +58,9 @@ def top_compounds(con: sa.Connection, f: Filters, theme: str, n: int = 15) -> pd
     counts, params = facts.cte(con, themed(f, theme), "compound_id", measures=("received",))
     return frame(con, f"""
         WITH {counts}, z AS (
-            SELECT compound_id, count(*) FILTER (WHERE status <> 'closed') AS open_hazards,
-                   count(*) FILTER (WHERE status <> 'closed' AND due_on < :f_as_of_day)
+            SELECT compound_id,
+                   count(*) FILTER (WHERE {measures.hazard_open("hazards")}) AS open_hazards,
+                   count(*) FILTER (WHERE {measures.hazard_overdue("hazards")})
                        AS overdue_hazards
             FROM hazards WHERE theme = :theme AND found_on <= :f_as_of_day GROUP BY 1
         )
@@ -76,12 +78,12 @@ def top_compounds(con: sa.Connection, f: Filters, theme: str, n: int = 15) -> pd
 
 def open_hazards(con: sa.Connection, f: Filters, theme: str) -> pd.DataFrame:
     """Hazards of ``theme`` not yet fixed, overdue first (most days overdue at the top)."""
-    df = frame(con, """
+    df = frame(con, f"""
         SELECT x.name AS compound, s.name AS street, h.description, h.found_on, h.due_on,
                h.status, greatest(0, CAST(:f_as_of_day AS date) - h.due_on) AS overdue_days
         FROM hazards h JOIN compounds x ON x.id = h.compound_id
         JOIN streets s ON s.code = x.street_code
-        WHERE h.theme = :theme AND h.status <> 'closed' AND h.found_on <= :f_as_of_day
+        WHERE h.theme = :theme AND {measures.hazard_open("h")} AND h.found_on <= :f_as_of_day
           AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
         ORDER BY h.due_on, x.name
     """, _params(f, theme))

@@ -13,10 +13,11 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
+from geo import measures
 from geo.models import LEVELS, STATUSES
 from layers import style
 from layers.base import Layer, LayerData, as_geojson, features
-from layers.filters import Filters, pending_sql
+from layers.filters import Filters
 
 #: Most points drawn in one area.
 CAP = 300
@@ -25,13 +26,13 @@ SQL = f"""
 SELECT 'case' AS kind, c.id, c.case_no, c.level, c.status, cat.name AS category,
        c.received_at::date AS received_on, c.due_at::date AS due_on,
        greatest(0, CAST(:f_as_of_day AS date) - c.due_at::date) AS overdue_days,
-       (c.due_at < :f_as_of) AS overdue, x.name AS compound,
+       {measures.is_overdue("c")} AS overdue, x.name AS compound,
        count(*) OVER () AS total,
        {as_geojson("coalesce(c.geom, ST_PointOnSurface(x.geom))")} AS geometry
 FROM cases c
 JOIN categories cat ON cat.code = c.category_code
 LEFT JOIN compounds x ON x.id = c.compound_id
-WHERE {{where}} AND {pending_sql()} AND (c.geom IS NOT NULL OR x.id IS NOT NULL)
+WHERE {{where}} AND {measures.is_open("c")} AND (c.geom IS NOT NULL OR x.id IS NOT NULL)
 ORDER BY c.due_at, c.id
 LIMIT :cap
 """

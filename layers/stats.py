@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from geo import measures
 from geo.models import (
     CHANNELS,
     HAZARD_STATUSES,
@@ -25,7 +26,7 @@ from geo.models import (
 )
 from layers import facts
 from layers.base import frame, set_timeout
-from layers.filters import Filters, overdue_sql, pending_sql
+from layers.filters import Filters
 
 
 def dataset_meta(con: sa.Connection) -> dict[str, str]:
@@ -44,12 +45,9 @@ def is_synthetic(con: sa.Connection) -> bool:
 
 
 def data_as_of(con: sa.Connection) -> dt.date:
-    """The data's cut-off day: ``dataset_meta.as_of``, else the latest case, else today."""
-    meta = dataset_meta(con)
-    if "as_of" in meta:
-        return dt.date.fromisoformat(meta["as_of"])
-    last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
-    return last or dt.date.today()
+    """The data's cut-off day (:func:`geo.measures.cutoff_day`)."""
+    set_timeout(con)
+    return measures.cutoff_day(con)
 
 
 def streets(con: sa.Connection) -> pd.DataFrame:
@@ -70,9 +68,7 @@ def headline(con: sa.Connection, f: Filters) -> dict[str, Any]:
     """
     r: dict[str, Any] = dict(facts.totals(con, f))
     n = r["received"]
-    r["closure_rate"] = round(100.0 * r["closed"] / n, 1) if n else None
-    r["satisfaction_rate"] = (round(100.0 * r["satisfied"] / r["rated"], 1)
-                              if r["rated"] else None)
+    r.update(measures.rates(r))
     r["level_share"] = {k: (round(100.0 * r[f"level_{k}"] / n, 1) if n else 0.0) for k in LEVELS}
     return r
 
@@ -92,8 +88,7 @@ def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
             SELECT floor((date_part('epoch', c.received_at) + {_WEEK_OFFSET_S}) / 604800)::int
                        AS w,
                    count(*) AS received,
-                   count(*) FILTER (WHERE {pending_sql()}) AS pending,
-                   count(*) FILTER (WHERE {overdue_sql()}) AS overdue
+                   {measures.counts_sql("c", ("pending", "overdue"))}
             FROM cases c WHERE {f.case_where()}
             GROUP BY 1
         )
@@ -127,7 +122,8 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
 def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """Per firm: compounds, households, cases per 1,000 households, overdue and satisfaction."""
     counts, params = facts.cte(con, f, "compound_id", name="kc",
-                               measures=("received", "late", "satisfied", "rated"))
+                               measures=("received", "overdue", "closed", "closed_late",
+                                         "satisfied", "rated"))
     df = frame(con, f"""
         WITH {counts}, x AS (
             SELECT firm_id, count(*) AS compounds, sum(coalesce(households, 0)) AS hh
@@ -135,7 +131,8 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
               AND (CAST(:f_street AS text) IS NULL OR street_code = :f_street)
             GROUP BY 1
         ), k AS (
-            SELECT x.firm_id, sum(kc.received) AS received, sum(kc.late) AS late,
+            SELECT x.firm_id, sum(kc.received) AS received, sum(kc.overdue) AS overdue,
+                   sum(kc.closed) AS closed, sum(kc.closed_late) AS closed_late,
                    sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
             FROM kc JOIN compounds x ON x.id = kc.compound_id
             WHERE x.firm_id IS NOT NULL GROUP BY 1
@@ -144,8 +141,9 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
                coalesce(k.received, 0) AS received,
                CASE WHEN x.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / x.hh, 1) END
                    AS per_1000,
-               CASE WHEN k.received > 0 THEN round(100.0 * k.late / k.received, 1) END
-                   AS late_rate,
+               coalesce(k.overdue, 0) AS overdue,
+               CASE WHEN k.closed > 0 THEN round(100.0 * k.closed_late / k.closed, 1) END
+                   AS closed_late_rate,
                CASE WHEN k.rated > 0 THEN round(100.0 * k.satisfied / k.rated, 1) END
                    AS satisfaction
         FROM property_firms p JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
@@ -156,7 +154,8 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
     return df.rename(columns={
         "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
         "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求",
-        "per_1000": "每千户诉求", "late_rate": "超期率%", "satisfaction": "满意率%"})
+        "per_1000": "每千户诉求", "overdue": "超期", "closed_late_rate": "逾期办结率%",
+        "satisfaction": "满意率%"})
 
 
 def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str, Any] | None:
@@ -176,9 +175,9 @@ def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str,
     card: dict[str, Any] = facts.iloc[0].to_dict()
     card["mode_label"] = MANAGEMENT_MODES.get(card["management_mode"], "")
     card["committee_label"] = OWNERS_COMMITTEE.get(card["owners_committee"], "")
-    hz = frame(con, """
+    hz = frame(con, f"""
         SELECT theme, description, found_on, due_on, status, closed_on,
-               (status <> 'closed' AND due_on < :f_as_of_day) AS overdue
+               {measures.hazard_overdue("hazards")} AS overdue
         FROM hazards WHERE compound_id = :id ORDER BY (status = 'closed'), due_on
     """, {**f.params(), "id": compound_id})
     hz["theme"] = hz["theme"].map(HAZARD_THEMES)
@@ -189,7 +188,7 @@ def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str,
     cs = frame(con, f"""
         SELECT c.case_no, c.channel, c.received_at::date AS received_on, cat.name AS category,
                c.level, c.status, c.due_at::date AS due_on, c.closed_at::date AS closed_on,
-               {overdue_sql()} AS overdue, c.satisfaction
+               {measures.is_overdue("c")} AS overdue, c.satisfaction
         FROM cases c JOIN categories cat ON cat.code = c.category_code
         WHERE c.compound_id = :id AND {f.case_where(area=False)}
         ORDER BY c.received_at DESC LIMIT 200

@@ -26,6 +26,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
+from geo import measures
 from geo.models import MANAGEMENT_MODES, OWNERS_COMMITTEE
 from layers import facts
 from layers.base import frame
@@ -42,11 +43,11 @@ WEIGHTS: tuple[tuple[str, float, float | None, str], ...] = (
     ("sanwu", 20.0, None, "三无小区 + 20"),
 )
 
-SQL = """
-WITH {counts}, z AS (
+SQL = f"""
+WITH {{counts}}, z AS (
     SELECT compound_id, count(*) AS open_hazards,
-           count(*) FILTER (WHERE due_on < :f_as_of_day) AS overdue_hazards
-    FROM hazards WHERE status <> 'closed' AND found_on <= :f_as_of_day GROUP BY 1
+           count(*) FILTER (WHERE {measures.hazard_overdue("hazards")}) AS overdue_hazards
+    FROM hazards WHERE {measures.hazard_open("hazards")} AND found_on <= :f_as_of_day GROUP BY 1
 )
 SELECT x.id, x.name, m.name AS community, x.address, x.build_year,
        coalesce(x.households, 0) AS households, x.management_mode, x.owners_committee,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ def test_filters_are_hashable_and_build_sql() -> None:
     g = f.with_(channels=("12345",), street="522601001000")
     assert "c.channel = ANY(:f_channels)" in g.case_where()
     assert "street_code" not in g.case_where(area=False)
-    assert g.params()["f_end"] == dt.datetime(2026, 7, 1)
+    assert g.params()["f_end"] == dt.datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert f != g
 
 

@@ -1,0 +1,252 @@
+"""One definition per measure: what 待办, 超期, 逾期办结, 重新办理, 满意 … mean, in one place.
+
+A meeting decides on the figures it sees, so a figure shown twice must agree:
+every page, layer, export, the benchmark and the briefing take their
+conditions, labels and written definitions from here, and nowhere else says
+what "overdue" is.
+
+Each case measure is a :class:`Measure`: an SQL condition over a ``cases``
+row (``None`` for "every case"), a Chinese label and a Chinese definition (the
+tooltip and the 说明 sheet of an export). Rates are :class:`Rate` (numerator
+and denominator measures). Conditions that depend on the data's cut-off day
+read the bind parameter ``:f_as_of``, the first instant *after* the cut-off
+day (midnight at its end, Kaili time); :func:`cutoff_params` makes it.
+
+The cut-off day (数据截止日) is :func:`cutoff_day`: the demo's stated day, else
+the day of the latest case import, never later than today and never taken
+from one case's date (a case dated 2199 must not move the city's figures).
+
+Hazards (消防、电梯、治安隐患) have their own, date-valued conditions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from geo.models import CLOSED_STATUSES, OPEN_STATUSES
+
+#: Kaili's time zone: days, periods and the cut-off are Kaili's.
+TZ = ZoneInfo("Asia/Shanghai")
+#: Name of the bind parameter holding the end of the cut-off day.
+CUTOFF = "f_as_of"
+#: Name of the bind parameter holding the cut-off day itself (a date).
+CUTOFF_DAY = "f_as_of_day"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def is_open(a: str = "c") -> str:
+    """SQL: the case is open (已受理, 办理中 or 重新办理)."""
+    return f"{a}.status IN {_in(OPEN_STATUSES)}"
+
+
+def is_closed(a: str = "c") -> str:
+    """SQL: the case is closed (已办结 or 已回访), with or without a known closing time."""
+    return f"{a}.status IN {_in(CLOSED_STATUSES)}"
+
+
+def is_overdue(a: str = "c") -> str:
+    """SQL: 超期: still open at the end of the cut-off day and past its due time."""
+    return f"({is_open(a)} AND {a}.due_at < :{CUTOFF})"
+
+
+def is_closed_late(a: str = "c") -> str:
+    """SQL: 逾期办结: closed, with a known closing time after its due time."""
+    return f"({is_closed(a)} AND {a}.closed_at IS NOT NULL AND {a}.closed_at > {a}.due_at)"
+
+
+def is_closed_time_unknown(a: str = "c") -> str:
+    """SQL: closed, but the export gave no closing time (counted as closed, never as late)."""
+    return f"({is_closed(a)} AND {a}.closed_at IS NULL)"
+
+
+def is_reopened(a: str = "c") -> str:
+    """SQL: 重新办理: the case went back to handling at least once (now, or before)."""
+    return f"({a}.reopen_count > 0 OR {a}.status = 'reopened')"
+
+
+def is_rated(a: str = "c") -> str:
+    return f"{a}.satisfaction IS NOT NULL"
+
+
+def is_satisfied(a: str = "c") -> str:
+    """SQL: rated 满意 or 基本满意 at the return visit."""
+    return f"{a}.satisfaction IN ('satisfied', 'basic')"
+
+
+def is_unsatisfied(a: str = "c") -> str:
+    return f"{a}.satisfaction = 'unsatisfied'"
+
+
+def handling_days(a: str = "c") -> str:
+    """SQL: days from receipt to closing, for closed cases with a known closing time (else NULL)."""
+    return (f"CASE WHEN {is_closed(a)} AND {a}.closed_at IS NOT NULL "
+            f"THEN extract(epoch FROM {a}.closed_at - {a}.received_at) / 86400.0 END")
+
+
+def time_limit_days(a: str = "c") -> str:
+    """SQL: the case's time limit in days (due time minus receipt)."""
+    return f"(extract(epoch FROM {a}.due_at - {a}.received_at) / 86400.0)"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A count of cases: its key, Chinese label, Chinese definition and SQL condition."""
+
+    key: str
+    label: str
+    definition: str
+    condition: Callable[[str], str] | None
+    """SQL boolean over a ``cases`` alias; ``None`` counts every case."""
+
+    def count_sql(self, a: str = "c") -> str:
+        """``count(*) [FILTER (WHERE …)] AS key``."""
+        if self.condition is None:
+            return f"count(*) AS {self.key}"
+        return f"count(*) FILTER (WHERE {self.condition(a)}) AS {self.key}"
+
+
+def _level(level: str) -> Callable[[str], str]:
+    return lambda a: f"{a}.level = '{level}'"
+
+
+#: Every case measure, in the order pages show them.
+MEASURES: tuple[Measure, ...] = (
+    Measure("received", "受理", "时段内受理的工单（作废工单不计）", None),
+    Measure("pending", "待办", "截至数据截止日仍未办结的工单（已受理、办理中、重新办理）", is_open),
+    Measure("overdue", "超期",
+            "超期：截至数据截止日仍未办结、且已超过办理时限的工单", is_overdue),
+    Measure("closed", "办结", "已办结或已回访的工单（含办结时间不详的）", is_closed),
+    Measure("closed_late", "逾期办结",
+            "逾期办结：已办结、但办结时间晚于办理时限的工单（办结时间不详的不计）",
+            is_closed_late),
+    Measure("closed_unknown", "办结时间不详",
+            "已办结但来源系统未给出办结时间的工单：计入办结，不计入办理时长与逾期办结",
+            is_closed_time_unknown),
+    Measure("reopened", "重新办理",
+            "重新办理：曾被退回重办的工单（不论现在是否已再次办结）", is_reopened),
+    Measure("rated", "已评价", "回访时给出满意度评价的工单", is_rated),
+    Measure("satisfied", "满意", "回访评价为满意或基本满意的工单", is_satisfied),
+    Measure("unsatisfied", "不满意", "回访评价为不满意的工单", is_unsatisfied),
+    Measure("level_community", "社区级", "由社区调处的工单", _level("community")),
+    Measure("level_street", "街道级", "由街道调处的工单", _level("street")),
+    Measure("level_city", "市级", "由市级部门调处的工单", _level("city")),
+)
+BY_KEY: dict[str, Measure] = {m.key: m for m in MEASURES}
+KEYS: tuple[str, ...] = tuple(m.key for m in MEASURES)
+
+
+def counts_sql(a: str = "c", keys: tuple[str, ...] = KEYS) -> str:
+    """SQL select list counting ``keys`` over cases ``a`` (one ``count(*) FILTER`` each)."""
+    return ",\n       ".join(BY_KEY[k].count_sql(a) for k in keys)
+
+
+def condition(key: str, a: str = "c") -> str:
+    """The SQL condition of measure ``key`` (``TRUE`` for ``received``)."""
+    cond = BY_KEY[key].condition
+    return "TRUE" if cond is None else cond(a)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A percentage of one measure over another."""
+
+    key: str
+    label: str
+    definition: str
+    numerator: str
+    denominator: str
+
+    def of(self, counts: dict[str, Any]) -> float | None:
+        """The rate in percent, one decimal, from a dict of counts; ``None`` when undefined."""
+        den = counts.get(self.denominator) or 0
+        return round(100.0 * (counts.get(self.numerator) or 0) / den, 1) if den else None
+
+
+RATES: tuple[Rate, ...] = (
+    Rate("closure_rate", "办结率", "办结率 = 办结 ÷ 受理", "closed", "received"),
+    Rate("overdue_rate", "超期率", "超期率 = 超期 ÷ 受理", "overdue", "received"),
+    Rate("closed_late_rate", "逾期办结率", "逾期办结率 = 逾期办结 ÷ 办结", "closed_late", "closed"),
+    Rate("reopen_rate", "重新办理率", "重新办理率 = 重新办理 ÷ 受理", "reopened", "received"),
+    Rate("satisfaction_rate", "满意率", "满意率 = 满意（含基本满意）÷ 已评价", "satisfied",
+         "rated"),
+    Rate("unsatisfied_rate", "不满意率", "不满意率 = 不满意 ÷ 已评价", "unsatisfied", "rated"),
+)
+RATE_BY_KEY: dict[str, Rate] = {r.key: r for r in RATES}
+
+
+def rates(counts: dict[str, Any]) -> dict[str, float | None]:
+    """Every :data:`RATES` entry computed from ``counts``."""
+    return {r.key: r.of(counts) for r in RATES}
+
+
+def definitions() -> list[str]:
+    """Every measure's and rate's written definition, for a page's help text or an export."""
+    return [m.definition for m in MEASURES if not m.key.startswith("level_")] + [
+        r.definition for r in RATES]
+
+
+# --- hazards -------------------------------------------------------------------------------
+
+def hazard_open(a: str = "h") -> str:
+    """SQL: a hazard not yet rectified (待整改 or 整改中)."""
+    return f"{a}.status <> 'closed'"
+
+
+def hazard_overdue(a: str = "h") -> str:
+    """SQL: 逾期未整改: not rectified and its deadline (a day, inclusive) before the cut-off day."""
+    return f"({hazard_open(a)} AND {a}.due_on < :{CUTOFF_DAY})"
+
+
+def hazard_rectified_on_time(a: str = "h") -> str:
+    """SQL: rectified no later than its deadline."""
+    return f"({a}.status = 'closed' AND {a}.closed_on <= {a}.due_on)"
+
+
+HAZARD_DEFINITIONS = (
+    "未整改隐患：状态为待整改或整改中的隐患",
+    "逾期未整改：整改期限早于数据截止日、仍未整改完成的隐患",
+)
+
+
+# --- the cut-off day -----------------------------------------------------------------------
+
+def today() -> dt.date:
+    """Today in Kaili."""
+    return dt.datetime.now(TZ).date()
+
+
+def cutoff_params(day: dt.date) -> dict[str, Any]:
+    """Bind parameters for the conditions above: the end of ``day`` and ``day`` itself."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=TZ)
+    return {CUTOFF: end, CUTOFF_DAY: day}
+
+
+def cutoff_day(con: sa.Connection) -> dt.date:
+    """The data's cut-off day (数据截止日), the same for every page, export and briefing.
+
+    ``dataset_meta.as_of`` when the data say so (the demo), else the day the
+    latest case import finished (the data are as fresh as that file), else
+    today; never later than today. A case's own date never sets it.
+    """
+    row = con.execute(sa.text("""
+        SELECT (SELECT value FROM dataset_meta WHERE key = 'as_of'),
+               (SELECT max(finished_at) FROM imports WHERE kind = 'cases')
+    """)).one()
+    now = today()
+    if row[0]:
+        try:
+            return min(dt.date.fromisoformat(row[0]), now)
+        except ValueError:
+            pass
+    if row[1] is not None:
+        return min(row[1].astimezone(TZ).date(), now)
+    return now
