@@ -89,9 +89,31 @@ def test_cases_xlsx_for_one_street(demo: Engine, tmp_path: Path) -> None:
     assert {r[street_col] for r in ws.iter_rows(min_row=2, values_only=True)} == {"西门街道"}
 
 
-def test_phone_numbers_in_free_text_are_masked() -> None:
-    assert export.mask_phone("请联系13812345678处理") == "请联系138****5678处理"
-    assert export.mask_phone("工单号2025030112345678901") == "工单号2025030112345678901"
+def test_every_form_of_personal_number_is_masked_in_the_cases_export(
+        demo: Engine, tmp_path: Path) -> None:
+    """Mobiles, landlines with and without area code and ID cards typed into 诉求内容 or
+    事发地址 never reach the export in clear (the same mask as intake and quarantine)."""
+    text = ("请回电13812345678或0855-8221234，家里8221234，身份证522601199001011232；"
+            "工单号2025030112345678901")
+    with demo.begin() as con:
+        cid = con.execute(sa.text("SELECT id FROM cases ORDER BY id LIMIT 1")).scalar()
+        old = con.execute(sa.text("SELECT content, address FROM cases WHERE id = :i"),
+                          {"i": cid}).one()
+        con.execute(sa.text("UPDATE cases SET content = :t, address = '电话 138 1234 5678' "
+                            "WHERE id = :i"), {"t": text, "i": cid})
+    try:
+        out = tmp_path / "cases.csv"
+        export.export(demo, "cases", "csv", out)
+        body = out.read_text(encoding="utf-8-sig")
+    finally:
+        with demo.begin() as con:
+            con.execute(sa.text("UPDATE cases SET content = :c, address = :a WHERE id = :i"),
+                        {"c": old[0], "a": old[1], "i": cid})
+    for clear in ("13812345678", "8221234", "522601199001011232", "138 1234 5678"):
+        assert clear not in body
+    for masked in ("138****5678", "0855-****1234", "***1234", "522***********1232",
+                   "工单号2025030112345678901"):
+        assert masked in body
 
 
 def test_unknown_street_is_a_clear_error(demo: Engine, tmp_path: Path) -> None:

@@ -39,11 +39,11 @@ from etl.intake._copy import copy_frame
 from etl.intake._merge import file_duplicates
 from etl.intake.headers import canonical, header_test, rename
 from etl.intake.locate import Register, coordinates, match_compounds
-from etl.intake.privacy import mask_text
 from etl.intake.readers import RawTable, read_table
 from etl.intake.routing import Classifier, level_sql, raise_sql, repeat_sql
 from geo import assign, bulk, reference
 from geo._errors import InputFileError
+from geo.privacy import mask_series
 
 #: The canonical headers of a case export, in order.
 HEADERS = ("工单编号", "来源渠道", "受理时间", "问题类别", "诉求内容", "事发地址", "小区名称",
@@ -65,24 +65,6 @@ R_BAD_SATISFACTION = "无法识别的满意度"
 R_DUPLICATE = "文件内工单编号重复且内容不同"
 
 Step = Callable[[str], None]
-
-
-def _mask_mobiles(text: pd.Series) -> pd.Series:
-    """Mobile numbers in free text masked (138****5678), before the text is stored.
-
-    On Arrow text, Arrow's regex engine first finds the few cells with a
-    candidate (any Unicode digits, as Python's ``\\d``); only those go through
-    Python's, which has the look-arounds.
-    """
-    pattern = r"(?<!\d)1[3-9]\d{9}(?!\d)"
-    if getattr(text.dtype, "storage", None) != "pyarrow":
-        return text.str.replace(pattern, lambda m: mask_text(m.group(0)), regex=True)
-    maybe = text.str.contains(r"1[3-9]\p{Nd}{9}").to_numpy(dtype=bool)
-    if not maybe.any():
-        return text
-    out = text.copy()
-    out[maybe] = text[maybe].str.replace(pattern, lambda m: mask_text(m.group(0)), regex=True)
-    return out
 
 
 @dataclass
@@ -163,8 +145,8 @@ def prepare(raw: RawTable, canon: pd.DataFrame, *, channel: str | None, classifi
         "satisfaction": satisfaction,
         "category_code": code,
         "category_by": by,
-        "content": blank_none(_mask_mobiles(f["诉求内容"])),
-        "address": blank_none(f["事发地址"]),
+        "content": blank_none(mask_series(f["诉求内容"])),
+        "address": blank_none(mask_series(f["事发地址"])),
         "handler": blank_none(f["承办单位"]),
         "lon": np.where(loc.has, loc.lon, np.nan),
         "lat": np.where(loc.has, loc.lat, np.nan),
