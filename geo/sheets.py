@@ -1,8 +1,19 @@
-"""Excel files with Chinese headers (openpyxl): what street-office staff take out.
+"""Spreadsheets staff open: the one xlsx writer and the one CSV writer of the project.
 
-The one xlsx writer of the project, kept beside the model so that both the
-dashboard's downloads (through ``layers``) and the command line's exports
-(``etl``) use it: bold frozen header, readable widths, an optional 说明 sheet.
+Kept beside the model so that the dashboard's downloads (through ``layers``)
+and the command line's exports and quarantine (``etl``) use the same two
+writers: Chinese headers, bold frozen header row, readable widths, an
+optional 说明 sheet; CSV in UTF-8 with a byte-order mark, which Excel opens
+without garbling.
+
+Text from outside (a complaint, a compound name) is hostile: a cell that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
+read by Excel as a formula (``=HYPERLINK(...)``, the classic CSV/formula
+injection). Both writers neutralise such text (:func:`neutralise`): in xlsx
+the cell is written as text with Excel's own quote prefix (what Excel stores
+when a user types a leading apostrophe), so it shows the text as it came and
+stays text when edited; in CSV, which has no cell types, a leading
+apostrophe is added, as OWASP recommends.
 """
 
 from __future__ import annotations
@@ -13,15 +24,40 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Excel's limit on the characters of one cell.
+MAX_CELL = 32_767
+
+
+def is_formula_like(value: object) -> bool:
+    """True for text a spreadsheet would read as a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def neutralise(value: object) -> object:
+    """``value`` safe for a CSV cell: formula-like text gets a leading apostrophe."""
+    return "'" + value if is_formula_like(value) else value  # type: ignore[operator]
 
 
 def _cell(v: object) -> object:
     """A value openpyxl accepts: missing values (None, NaN, NaT, NA) empty, numpy scalars plain."""
     if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):  # type: ignore[call-overload]
         return None
+    if isinstance(v, str):
+        # Control characters other than tab/newline are not allowed in xlsx XML.
+        v = "".join(ch for ch in v if ch >= " " or ch in "\t\n\r")[:MAX_CELL]
     return v.item() if hasattr(v, "item") and not isinstance(v, pd.Timestamp) else v
+
+
+def _as_text(cell: Cell) -> None:
+    """Make a formula-like string cell plain text, with Excel's quote prefix."""
+    cell.data_type = "s"
+    cell.quotePrefix = True
 
 
 def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = ()) -> bytes:
@@ -33,7 +69,13 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
         ws.append([str(c) for c in df.columns])
         for row in df.itertuples(index=False):
             ws.append([_cell(v) for v in row])
+        for row_cells in ws.iter_rows(min_row=2):
+            for cell in row_cells:
+                if is_formula_like(cell.value):
+                    _as_text(cell)
         for cell in ws[1]:
+            if is_formula_like(cell.value):
+                _as_text(cell)
             cell.font = Font(bold=True, color="FFFFFF")
             cell.fill = PatternFill("solid", fgColor="305496")
             cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -44,14 +86,36 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
     if notes:
         ws = wb.create_sheet("说明")
         for line in notes:
-            ws.append([line])
+            ws.append([_cell(line)])
+            if is_formula_like(ws.cell(ws.max_row, 1).value):
+                _as_text(ws.cell(ws.max_row, 1))
         ws.column_dimensions["A"].width = 90
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def write(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]],
-          notes: Sequence[str] = ()) -> None:
+def write_xlsx(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]],
+               notes: Sequence[str] = ()) -> None:
     """:func:`workbook` written to ``path``."""
     Path(path).write_bytes(workbook(sheets, notes))
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """``df`` as CSV text, every formula-like text cell (and header) neutralised."""
+    out = df.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            out[c] = out[c].map(neutralise, na_action="ignore")
+    return out.to_csv(index=False)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """:func:`csv_text` in UTF-8 with a byte-order mark (what Excel needs to read Chinese)."""
+    return csv_text(df).encode("utf-8-sig")
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> None:
+    """:func:`csv_bytes` written to ``path``."""
+    Path(path).write_bytes(csv_bytes(df))

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from geo import xlsx
+from geo import sheets
 from layers import hotspot, registry, stats, worklist
 from layers.filters import Filters
 from tests.conftest import AS_OF, scalar
@@ -166,7 +166,7 @@ def test_xlsx_opens_with_chinese_headers(demo: Engine, busy_street: str) -> None
 
     with demo.connect() as con:
         table = worklist.table(worklist.query(con, F.area(busy_street)))
-    wb = load_workbook(io.BytesIO(xlsx.workbook([("清单", table)], ["说明一行"])))
+    wb = load_workbook(io.BytesIO(sheets.workbook([("清单", table)], ["说明一行"])))
     assert [c.value for c in wb["清单"][1]] == list(table.columns)
     assert wb["清单"].max_row == len(table) + 1
     assert wb["说明"]["A1"].value == "说明一行"

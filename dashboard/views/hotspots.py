@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import map as pmap
-from geo import xlsx
+from geo import sheets
 from layers import heat, registry
 from layers.base import Layer, LayerData
 from layers.filters import HOTSPOT_LABELS
@@ -45,7 +45,7 @@ def main() -> None:
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(busy) or pmap.bounds_of(streets.features))
     common.show_map(m, legend, key=f"hs-{theme}", height=600)
 
-    data = xlsx.workbook([("热点小区", top), ("未整改隐患", open_hz)],
+    data = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
                          [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
                           *(["演示数据（合成）"] if common.stat("synthetic") else [])])
     st.download_button("下载热点与隐患清单（Excel）", data=data,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import common
 from dashboard import map as pmap
-from geo import xlsx
+from geo import sheets
 from layers import worklist
 
 
@@ -31,7 +31,7 @@ def main() -> None:
                  ("未整改隐患", int(ranked["open_hazards"].sum()) if len(ranked) else 0, False)])
     st.caption(f"时段：{common.period_text(f)}　·　" + " ".join(worklist.explanation()))
 
-    data = xlsx.workbook(
+    data = sheets.workbook(
         [(f"{names[street]}工作清单", table)],
         [f"{names[street]} 三无小区与老旧小区工作清单",
          f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",

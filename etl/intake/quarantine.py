@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from etl.intake._copy import copy_frame
 from etl.intake.privacy import mask_frame, mask_text
-from geo import xlsx
+from geo import sheets
 from geo._errors import InputFileError
 
 #: Column headers of ``propmap quarantine list/export``.
@@ -68,9 +68,9 @@ def export(con: sa.Connection, path: Path, import_id: int | None = None) -> int:
     df = fetch(con, import_id).rename(columns=HEADERS)
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        df.to_csv(path, index=False, encoding="utf-8-sig")
+        sheets.write_csv(Path(path), df)
     elif suffix == ".xlsx":
-        xlsx.write(Path(path), [("隔离区", df)])
+        sheets.write_xlsx(Path(path), [("隔离区", df)])
     else:
         raise InputFileError(f"不支持导出为“{suffix}”，请用 .xlsx 或 .csv")
     return len(df)
