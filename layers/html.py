@@ -1,0 +1,32 @@
+"""The one escaping function for text that becomes HTML: names, labels, tooltips, popups, cards.
+
+Every name and text in propmap comes from a file someone else wrote (a
+boundary file, a compound register, a hotline export). Wherever such text
+becomes HTML (a map label, a tooltip, a legend, a card drawn with
+``unsafe_allow_html``) it goes through :func:`esc` first, so markup in a name
+(``<img src=x onerror=...>``) is shown as text and never runs. Tooltips built
+by folium insert property values as HTML, so :func:`escape_properties`
+escapes every text property of a GeoJSON collection before it reaches folium.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+
+def esc(value: object) -> str:
+    """``value`` as text safe inside HTML (element content or a quoted attribute)."""
+    if value is None:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def escape_properties(geojson: dict[str, Any]) -> dict[str, Any]:
+    """Escape every string property of every feature, in place; returns ``geojson``."""
+    for ft in geojson.get("features", []):
+        props = ft.get("properties") or {}
+        for k, v in props.items():
+            if isinstance(v, str):
+                props[k] = esc(v)
+    return geojson
