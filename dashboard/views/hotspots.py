@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, data
 from dashboard import map as pmap
 from geo import sheets
 from layers import heat, registry
@@ -22,9 +22,9 @@ def main() -> None:
                                  format_func=lambda k: HOTSPOT_LABELS[k],
                                  default="fire", key="hs_theme") or "fire"
     f = f0.with_(themes=(theme,), categories=())
-    hexes = common.stat("hexagons", f, theme)
-    top = common.stat("top_compounds", f, theme)
-    open_hz = common.stat("open_hazards", f, theme)
+    hexes = data.hotspot_hexagons(data.ctx(), f, theme)
+    top = data.hotspot_top_compounds(data.ctx(), f, theme)
+    open_hz = data.hotspot_open_hazards(data.ctx(), f, theme)
     overdue = int((open_hz["超期天数"] > 0).sum()) if len(open_hz) else 0
     common.kpis([(f"期内{HOTSPOT_LABELS[theme]}诉求", hexes.meta["cases"], False),
                  ("期内发现隐患", hexes.meta["hazards"], False),
@@ -45,10 +45,10 @@ def main() -> None:
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(busy) or pmap.bounds_of(streets.features))
     common.show_map(m, legend, key=f"hs-{theme}", height=600)
 
-    data = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
+    xlsx_bytes = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
                          [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
-                          *(["演示数据（合成）"] if common.stat("synthetic") else [])])
-    st.download_button("下载热点与隐患清单（Excel）", data=data,
+                          *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])])
+    st.download_button("下载热点与隐患清单（Excel）", data=xlsx_bytes,
                        file_name=f"{HOTSPOT_LABELS[theme]}热点.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="hs_download")
