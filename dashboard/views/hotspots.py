@@ -26,10 +26,13 @@ def main() -> None:
     top = data.hotspot_top_compounds(data.ctx(), f, theme)
     open_hz = data.hotspot_open_hazards(data.ctx(), f, theme)
     overdue = int((open_hz["超期天数"] > 0).sum()) if len(open_hz) else 0
-    common.kpis([(f"期内{HOTSPOT_LABELS[theme]}诉求", hexes.meta["cases"], False),
+    received = data.headline(data.ctx(), f)["received"]
+    common.kpis([(f"期内{HOTSPOT_LABELS[theme]}诉求", received, False),
                  ("期内发现隐患", hexes.meta["hazards"], False),
-                 ("未整改隐患", len(open_hz), False), ("其中超期", overdue, overdue > 0)])
-    st.caption(f"时段：{common.period_text(f)}　·　六边形约 0.7 平方公里，颜色为诉求与隐患合计")
+                 ("未整改隐患", len(open_hz), False), ("其中逾期未整改", overdue, overdue > 0)])
+    unlocated = received - hexes.meta["cases"]
+    st.caption(f"时段：{common.period_text(f)}　·　六边形约 0.7 平方公里，颜色为诉求与隐患合计"
+               + (f"　·　{unlocated:,} 件诉求无位置，未上图" if unlocated else ""))
 
     streets_layer, streets = common.layer("street_areas", f)
     drawn: list[tuple[Layer, LayerData, dict[str, Any]]] = [
