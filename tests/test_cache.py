@@ -1,4 +1,4 @@
-"""Caches that cannot go stale: a change to the data shows on the next page run, not in 5 minutes."""
+"""Caches that cannot go stale: a data change shows on the next page run, not minutes later."""
 
 from __future__ import annotations
 
