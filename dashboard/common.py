@@ -22,6 +22,7 @@ from streamlit_folium import st_folium
 from dashboard import data
 from geo._errors import PropmapError
 from geo.models import CHANNELS, STATUSES
+from geo.scope import Scope
 from layers import registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
@@ -44,6 +45,37 @@ PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
 def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
     """A registered layer and its (cached) data for ``f`` under this run's context."""
     return registry.get(key), data.layer_data(data.ctx(), key, f)
+
+
+def scope() -> Scope:
+    """The scope of the logged-in account (this run's context)."""
+    return data.ctx().scope
+
+
+def visible_streets() -> dict[str, str]:
+    """Street offices and towns whose figures the account may see: code → name."""
+    sc = scope()
+    return {c: n for c, n in data.street_names(data.ctx()).items() if sc.sees_street(c)}
+
+
+def refuse(message: str) -> None:
+    """A clear refusal in place of the page (nothing else is drawn)."""
+    st.error(f"无权查看：{message}")
+    st.stop()
+
+
+def filter_text(f: Filters) -> str:
+    """The filters in force, in Chinese, for the page and the downloads' 说明."""
+    parts = [f"时段 {period_text(f)}"]
+    if f.themes:
+        parts.append("主题 " + "、".join(CATEGORY_THEMES.get(t, t) for t in f.themes))
+    if f.categories:
+        parts.append(f"类别 {len(f.categories)} 项")
+    if f.channels:
+        parts.append("渠道 " + "、".join(CHANNELS.get(c, c) for c in f.channels))
+    if f.statuses:
+        parts.append("状态 " + "、".join(STATUSES.get(s, s) for s in f.statuses))
+    return "；".join(parts)
 
 
 # --- filters ----------------------------------------------------------------

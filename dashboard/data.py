@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import db
+from geo import db, roles
+from geo.scope import Scope
 from layers import facts, hotspot, registry, stats, worklist
 from layers.base import LayerData
 from layers.filters import Filters
@@ -41,8 +42,8 @@ class Context:
 
     db_url: str
     version: int
-    scope: str = "city"
-    """The account's scope as a stable text key (``city`` before accounts exist)."""
+    scope: Scope
+    """The account's scope (its account name left out: accounts of one scope share results)."""
 
 
 @st.cache_resource
@@ -52,30 +53,36 @@ def engine(url: str) -> sa.Engine:
 
 
 def url() -> str:
-    return db.database_url()
+    """The dashboard's database URL: the application role, never the owner (:mod:`geo.roles`)."""
+    return roles.app_url(db.database_url())
 
 
 @contextlib.contextmanager
 def connect(ctx: Context) -> Iterator[sa.Connection]:
-    """A connection in a transaction, for one cached query under ``ctx``."""
+    """A connection in a transaction under ``ctx``'s scope (row-level security applies)."""
     with engine(ctx.db_url).begin() as con:
+        ctx.scope.apply(con)
         yield con
 
 
-def begin_run() -> Context:
-    """Read the data version once for this page run and remember it in the session."""
+def begin_run(scope: Scope) -> Context:
+    """Read the data version once for this page run, under ``scope``, and remember it."""
     u = url()
-    with engine(u).connect() as con:
+    bare = replace(scope, account="")
+    with engine(u).begin() as con:
+        bare.apply(con)
         version = facts.data_version(con)
-    ctx = Context(db_url=u, version=version)
+    ctx = Context(db_url=u, version=version, scope=bare)
     st.session_state["_ctx"] = ctx
     return ctx
 
 
 def ctx() -> Context:
-    """The context of the current page run (read by :func:`begin_run`)."""
+    """The context of the current page run (read by :func:`begin_run` after login)."""
     c = st.session_state.get("_ctx")
-    return c if isinstance(c, Context) else begin_run()
+    if not isinstance(c, Context):
+        raise RuntimeError("no page context: the page ran before the login gate")
+    return c
 
 
 def _cached(fn: Any) -> Any:
@@ -125,6 +132,12 @@ def categories(c: Context) -> pd.DataFrame:
     with connect(c) as con:
         rows = con.execute(sa.text("SELECT code, name, theme FROM categories ORDER BY code"))
         return pd.DataFrame(rows.fetchall(), columns=["code", "name", "theme"])
+
+
+@_cached
+def department_names(c: Context) -> dict[str, str]:
+    with connect(c) as con:
+        return {r.code: r.name for r in con.execute(sa.text("SELECT code, name FROM departments"))}
 
 
 # --- figures -----------------------------------------------------------------------------

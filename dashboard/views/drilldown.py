@@ -76,11 +76,20 @@ def compound_card(card: dict[str, Any]) -> None:
 def main() -> None:
     common.setup("街道下钻")
     f0 = common.filters()
-    names = data.street_names(data.ctx())
+    names = common.visible_streets()
+    sc = common.scope()
     qp = st.query_params
+    if qp.get("street") and qp.get("street") not in names:
+        common.refuse("该街道/镇不在您的辖区内。")
+    if not qp.get("street") and len(sc.streets) == 1 and not sc.city_wide:
+        common.navigate(street=sc.streets[0])  # an area account starts at its own area
     street = qp.get("street") if qp.get("street") in names else None
     community = _int(qp.get("community")) if street else None
     compound = _int(qp.get("compound")) if street else None
+    if sc.community_id is not None and street:
+        if community is not None and community != sc.community_id:
+            common.refuse("该社区不在您的辖区内。")
+        community = sc.community_id
 
     pick_col, crumb_col = st.columns([1, 3], vertical_alignment="bottom")
     options = ["", *names]
@@ -98,6 +107,8 @@ def main() -> None:
             community = None
     f = f0.area(street, community)
     card = data.compound_card(data.ctx(), f, compound) if compound is not None else None
+    if compound is not None and (card is None or card["street_code"] != street):
+        common.refuse("该小区不在您的辖区内，或已不存在。")
     # a compound chosen at street level still shows its community in the breadcrumb and on the map
     home = community if community is not None or not card else _int(str(card["community_id"]))
     with crumb_col:

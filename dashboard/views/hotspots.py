@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common, data
+from dashboard import auth, common, data
 from dashboard import map as pmap
 from geo import sheets
 from layers import heat, registry
@@ -51,10 +51,11 @@ def main() -> None:
     xlsx_bytes = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
                          [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
                           *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])])
-    st.download_button("下载热点与隐患清单（Excel）", data=xlsx_bytes,
-                       file_name=f"{HOTSPOT_LABELS[theme]}热点.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="hs_download")
+    auth.download_button("下载热点与隐患清单（Excel）", xlsx_bytes,
+                         f"{HOTSPOT_LABELS[theme]}热点.xlsx", what="hotspots",
+                         rows=len(top) + len(open_hz),
+                         filters={"theme": theme, "period": common.period_text(f)},
+                         key="hs_download")
     left, right = st.columns([2, 3])
     with left:
         st.subheader("热点小区（重复发生地）")

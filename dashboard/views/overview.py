@@ -47,7 +47,9 @@ def main() -> None:
                           height=300)
     with right:
         st.subheader("街道/镇排名（按超期）")
-        st.dataframe(data.street_ranking(data.ctx(), f), hide_index=True, height=300,
+        ranking = data.street_ranking(data.ctx(), f)
+        shown = set(common.visible_streets().values())
+        st.dataframe(ranking[ranking["街道/镇"].isin(shown)], hide_index=True, height=300,
                      width="stretch")
 
 

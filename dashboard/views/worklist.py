@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common, data
+from dashboard import auth, common, data
 from dashboard import map as pmap
 from geo import sheets
 from layers import worklist
@@ -14,9 +14,11 @@ from layers import worklist
 def main() -> None:
     common.setup("三无小区与老旧小区工作清单")
     f0 = common.filters()
-    names = data.street_names(data.ctx())
+    names = common.visible_streets()
     codes = list(names)
     current = st.query_params.get("street")
+    if current and current not in names:
+        common.refuse("该街道/镇不在您的辖区内。")
     street: str = st.selectbox("街道办事处/镇", codes,
                                index=codes.index(current) if current in names else 0,
                                format_func=lambda c: names[c], key="wl_street") or codes[0]
@@ -38,10 +40,10 @@ def main() -> None:
          *worklist.explanation(),
          *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])],
     )
-    st.download_button("下载 Excel 清单", data=xlsx_bytes,
-                       file_name=f"{names[street]}-三无小区清单.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       type="primary", key="wl_download")
+    auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
+                         what="worklist", rows=len(table),
+                         filters={"street": street, "period": common.period_text(f)},
+                         key="wl_download", primary=True)
 
     left, right = st.columns([1, 1])
     with left:
