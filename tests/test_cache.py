@@ -10,15 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import app_test
 from tests.test_one_truth import _tiles
-from tests.test_pages import APP
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 
 
 def test_a_change_shows_on_the_next_run(demo: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
-    at = AppTest.from_file(APP, default_timeout=60)
+    at: AppTest = app_test(demo, monkeypatch)  # type: ignore[assignment]
     at.run()
     before = int(_tiles(at)["受理（件）"].replace(",", ""))
     with demo.begin() as con:  # as an import would: one transaction, the version bumps with it

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from geo.models import CHANNELS, STATUSES
 from layers.filters import CATEGORY_THEMES
-from tests.test_pages import APP, PAGES
+from tests.conftest import app_test
+from tests.test_pages import PAGES
 
 FILTERS: list[dict[str, str]] = (
     [{"status": s} for s in STATUSES]
@@ -24,8 +25,9 @@ FILTERS: list[dict[str, str]] = (
 )
 
 
-def _visit(page: str, params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+def _visit(demo: Engine, monkeypatch: pytest.MonkeyPatch, page: str,
+           params: dict[str, str]) -> AppTest:
+    at: AppTest = app_test(demo, monkeypatch)  # type: ignore[assignment]
     at.query_params.update(params)
     if page != PAGES[0]:
         at.switch_page(page)
@@ -39,7 +41,6 @@ def test_every_page_survives_the_filter(demo: Engine, monkeypatch: pytest.Monkey
                                         params: dict[str, str]) -> None:
     from tests.conftest import scalar
 
-    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
     street = str(scalar(demo, "SELECT street_code FROM compounds WHERE is_sanwu "
                               "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"))
     compound = str(scalar(demo, "SELECT min(id) FROM compounds WHERE street_code = :s", s=street))
@@ -48,7 +49,7 @@ def test_every_page_survives_the_filter(demo: Engine, monkeypatch: pytest.Monkey
         (PAGES[1], {"street": street, "compound": compound}),
         (PAGES[2], {"street": street})]
     for page, extra in visits:
-        at = _visit(page, {**params, **extra})
+        at = _visit(demo, monkeypatch, page, {**params, **extra})
         where = f"{page} {extra}"
         assert not at.exception, (where, [e.value for e in at.exception])
         assert not at.error, (where, [e.value for e in at.error])
@@ -60,9 +61,8 @@ def test_an_empty_layer_says_no_data(demo: Engine, monkeypatch: pytest.MonkeyPat
     """A drill-down with only closed cases has no pending case to draw: the legend says so."""
     from tests.conftest import scalar
 
-    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
     street = str(scalar(demo, "SELECT min(code) FROM streets WHERE kind = 'street'"))
-    at = _visit(PAGES[1], {"street": street, "status": "closed"})
+    at = _visit(demo, monkeypatch, PAGES[1], {"street": street, "status": "closed"})
     assert not at.exception and not at.error
     legends = "\n".join(m.value for m in at.markdown)
     assert "待办工单" in legends and "无数据" in legends

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 
 from dashboard import harness
 from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
-from tests.conftest import AS_OF, scratch_database
+from geo import auth
+from tests.conftest import AS_OF, TEST_PASSWORD, scratch_database
 from tests.test_browser import ARTIFACTS, TIMEOUT_MS, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
@@ -46,6 +47,8 @@ def hostile() -> Iterator[tuple[Engine, str]]:
         with eng.begin() as con:
             for sql in PLANT:
                 con.execute(sa.text(sql), {"p": PAYLOAD})
+            auth.add_user(con, "t-leader", "leader", password=TEST_PASSWORD, must_change=False,
+                          display_name=f"领导{PAYLOAD}", by="tests")
         ARTIFACTS.mkdir(exist_ok=True)
         with open(ARTIFACTS / "streamlit-hostile.log", "w") as log, \
                 harness.running(url, log=log) as base:
@@ -98,6 +101,7 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         pg = context.new_page()
         pg.set_default_timeout(TIMEOUT_MS)
         blocked = block_outside(pg, base)
+        harness.login(pg, base, "t-leader", TEST_PASSWORD, TIMEOUT_MS)
         hovered = 0
         for path in pages:
             with screenshot_on_failure(pg, f"hostile-{path.split('?')[0] or 'overview'}"):

@@ -22,8 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from etl import export
 from geo import reference
-from tests.conftest import AS_OF, scalar
-from tests.test_pages import APP, PAGES
+from tests.conftest import AS_OF, app_test, scalar
+from tests.test_pages import PAGES
 
 OPEN = {"已受理", "办理中", "重新办理"}
 CLOSED = {"已办结", "已回访"}
@@ -46,8 +46,7 @@ def exported(demo: Engine, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 def _visit(demo: Engine, monkeypatch: pytest.MonkeyPatch, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
-    at = AppTest.from_file(APP, default_timeout=60)
+    at: AppTest = app_test(demo, monkeypatch)  # type: ignore[assignment]
     at.query_params.update(params)
     if page != PAGES[0]:
         at.switch_page(page)
