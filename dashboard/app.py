@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the pat
 import streamlit as st  # noqa: E402
 
 from dashboard import common, data  # noqa: E402
+from geo import settings  # noqa: E402
 
 st.set_page_config(page_title="凯里市物业管理一张图", page_icon="🗺️", layout="wide",
                    initial_sidebar_state="expanded")
@@ -36,6 +37,7 @@ page = st.navigation(PAGES)
 
 @common.guarded
 def _filters() -> bool:
+    settings.check()  # a bad setting is named here, not met as a crash inside a page
     data.begin_run()  # the data version, read once for everything this run shows
     st.session_state["filters"] = common.sidebar_filters()
     return True
