@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from geo._errors import DatabaseSetupError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -25,9 +27,23 @@ def _config(con: sa.Connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent: at head, nothing happens)."""
+    """Bring the schema to ``revision`` (idempotent: at head, nothing happens).
+
+    Raises
+    ------
+    DatabaseSetupError
+        PostGIS is not enabled in the database and its user may not enable it.
+    """
     with engine.begin() as con:
-        con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        if not con.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first():
+            try:
+                with con.begin_nested():
+                    con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            except sa.exc.ProgrammingError as exc:  # not the owner, not a superuser
+                name = con.execute(sa.text("SELECT current_database()")).scalar()
+                raise DatabaseSetupError(
+                    f"数据库 {name} 未启用 PostGIS 扩展，当前用户无权启用："
+                    "请数据库管理员在该库中执行 CREATE EXTENSION postgis;") from exc
         command.upgrade(_config(con), revision)
 
 
