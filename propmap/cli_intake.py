@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.engine import Engine
 
-from propmap.cli import _engine, _say, _user_errors
+from propmap._command import engine as _engine
+from propmap._command import say as _say
+from propmap._command import user_errors as _user_errors
 
 if TYPE_CHECKING:
     from etl.intake.accounting import ImportResult
