@@ -18,12 +18,14 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the pat
 import streamlit as st  # noqa: E402
 
 from dashboard import auth, common, data  # noqa: E402
+from geo import settings  # noqa: E402
+from geo.auth import Account  # noqa: E402
 
 st.set_page_config(page_title="凯里市物业管理一张图", page_icon="🗺️", layout="wide",
                    initial_sidebar_state="expanded")
 
 #: Every page, with the kinds of account that may open it (leader, housing and admin: all).
-PAGES: list[tuple[st.Page, tuple[str, ...]]] = [
+PAGES: list[tuple[st.Page, tuple[str, ...] | None]] = [
     (st.Page("views/overview.py", title="全市总览", default=True), ()),
     (st.Page("views/drilldown.py", title="街道下钻", url_path="drilldown"), ()),
     (st.Page("views/worklist.py", title="三无小区清单", url_path="worklist"),
@@ -42,24 +44,40 @@ def _allowed(kinds: tuple[str, ...] | None, kind: str) -> bool:
     return kind in OVERSEERS or kind in kinds or not kinds
 
 
-account = auth.gate()
-if account is None:
-    # Nobody logged in: the login form is drawn; no page, figure or download is.
-    st.navigation([p for p, _k in PAGES], position="hidden")
-    st.stop()
-
-page = st.navigation([p for p, kinds in PAGES if _allowed(kinds, account.scope.kind)])
+@common.guarded
+def _settings_ok() -> bool:
+    settings.check()  # a bad setting is named here, not met as a crash inside a page
+    return True
 
 
 @common.guarded
-def _filters() -> bool:
+def _filters(account: Account) -> bool:
     data.begin_run(account.scope)  # the data version, read once for everything this run shows
     auth.sidebar(account)
     st.session_state["filters"] = common.sidebar_filters()
     return True
 
 
-if not _filters():
-    st.session_state.pop("filters", None)
-    st.stop()
-page.run()
+@common.guarded
+def _gate() -> Account | None:
+    return auth.gate()
+
+
+def main() -> None:
+    """Settings, login, then the page the navigation chose, under the account's scope."""
+    if not _settings_ok():
+        st.stop()
+    account = _gate()
+    if account is None:
+        # Nobody logged in: the login form is drawn; no page, figure or download is.
+        st.navigation([p for p, _k in PAGES], position="hidden")
+        st.stop()
+        return
+    page = st.navigation([p for p, kinds in PAGES if _allowed(kinds, account.scope.kind)])
+    if not _filters(account):
+        st.session_state.pop("filters", None)
+        st.stop()
+    page.run()
+
+
+main()

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import folium
-import sqlalchemy as sa
 import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data
-from geo._errors import PropmapError
+from geo._errors import user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
 from layers import registry
@@ -190,26 +189,22 @@ def setup(title: str, *, presentation: bool = False) -> None:
 def guarded(fn: F) -> F:
     """Turn errors into messages staff can act on (the one place in the dashboard that does so).
 
-    A user's error (:class:`PropmapError`) and a database that is down or too slow get
-    their Chinese message; anything else is a bug: the page says so in Chinese, without
-    a traceback or file paths, and the traceback goes to the server log.
+    The message comes from :func:`geo._errors.user_message`, as on the command line: a
+    user's error, a bad setting, a database that is down, missing or too slow. Anything
+    else is a bug: the page says so in Chinese, without a traceback or file paths, and
+    the traceback goes to the server log.
     """
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except PropmapError as exc:
-            st.error(str(exc))
-        except sa.exc.OperationalError as exc:
-            if "statement timeout" in str(exc) or "canceling statement" in str(exc):
-                st.error("查询超时：请缩短时段或缩小范围；管理员可调大设置 "
-                         "PROPMAP_STATEMENT_TIMEOUT_MS。")
-            else:
-                st.error("无法连接数据库：请确认数据库已启动（propmap db init），"
-                         "或检查 DATABASE_URL 设置。")
-        except Exception:  # a bug: never show a traceback to staff (st.rerun is a BaseException)
-            log.exception("page failed")
-            st.error("页面出错，已记录在服务器日志中。请刷新页面重试；如仍出错，请联系系统管理员。")
+        except Exception as exc:  # st.rerun and st.stop are BaseExceptions: they pass
+            message = user_message(exc)  # the same words as the command line
+            if message is None:  # a bug: never show a traceback to staff
+                log.exception("page failed")
+                message = ("页面出错，已记录在服务器日志中。请刷新页面重试；"
+                           "如仍出错，请联系系统管理员。")
+            st.error(message)
         return None
     return wrapper  # type: ignore[return-value]
 

@@ -9,7 +9,9 @@ another host blocked (offline, as on a government intranet).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlparse
 
@@ -37,6 +40,72 @@ def streamlit_command(port: int, *, address: str | None = None,
     if address:
         cmd += ["--server.address", address]
     return cmd
+
+
+#: Signals that stop ``propmap serve`` and, with it, the dashboard it runs.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    """In the child: be sent SIGTERM when the parent dies, even by SIGKILL (Linux)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop(proc: subprocess.Popen[Any], *, grace_s: float = 15.0) -> None:
+    """Stop ``proc``: SIGTERM, then SIGKILL if it has not exited after ``grace_s``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_foreground(cmd: list[str], *, env: dict[str, str], cwd: Path) -> int:
+    """Run ``cmd`` (the dashboard) until it exits or this process is told to stop.
+
+    ``propmap serve`` used to leave its Streamlit child serving when it was sent
+    SIGTERM (a service manager stopping it) because the default action ends the
+    parent only. Here SIGTERM, SIGINT and SIGHUP stop the child first, and the
+    child is also sent SIGTERM should this process die without a chance to (Linux
+    ``PR_SET_PDEATHSIG``).
+
+    Returns
+    -------
+    int
+        The child's exit code, or 0 when it was stopped on request.
+    """
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    proc: subprocess.Popen[Any] | None = None
+    try:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        return proc.wait()
+    except _Stop:
+        return 0
+    finally:
+        if proc is not None:
+            # A second signal while stopping must not leave the child behind.
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
+            stop(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def free_port() -> int:
@@ -73,8 +142,7 @@ def running(database_url: str, *, log: IO[str] | None = None,
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def block_outside(page: Any, base: str) -> list[str]:

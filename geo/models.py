@@ -2,8 +2,10 @@
 
 Constraints keep bad data out at the database, whatever wrote it: geometry
 types and SRIDs are fixed, enumerations are CHECKed, a case number is unique
-per channel, and derived flags (三无, 老旧) are generated columns so they can
-never disagree with the facts they derive from.
+per channel, and derived flags can never disagree with the facts they derive
+from: 三无 is a generated column, 老旧 is kept by triggers from the build year
+and the threshold in ``config`` (migration 0005; a generated column cannot read
+a setting).
 
 Personal data (complainants' names and phone numbers) lives in
 ``complainants`` only; no layer and no default export reads that table.
@@ -157,11 +159,10 @@ compounds = Table(
     Column(
         "is_sanwu",
         Boolean,
-        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'", persisted=True),
+        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'",
+                 persisted=True),
         comment="三无小区：无物业服务企业、无主管部门、无业主组织",
     ),
-    Column("is_old", Boolean, Computed("coalesce(build_year < 2001, false)", persisted=True),
-           comment="老旧小区：2000年底前建成"),
     CheckConstraint(_in("management_mode", MANAGEMENT_MODES), name="management_mode"),
     CheckConstraint(_in("owners_committee", OWNERS_COMMITTEE), name="owners_committee"),
     CheckConstraint("(management_mode = 'property_firm') = (firm_id IS NOT NULL)",
@@ -395,6 +396,28 @@ case_events = Table(
 Index("ix_case_events_case_id", case_events.c.case_id, case_events.c.at)
 
 
+# --- Settings the database applies (migration 0005) -------------------------
+
+config = Table(
+    "config",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("old_compound_before", SmallInteger, nullable=False, server_default="2001",
+           comment="建成年份早于该年的小区为老旧小区"),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="single_row"),
+    CheckConstraint("old_compound_before BETWEEN 1900 AND 2100", name="old_compound_before"),
+    comment="数据库须知的设置（每条 propmap 命令按环境变量同步）；只有一行",
+)
+
+#: Kept by the triggers of migration 0005 from ``build_year`` and
+#: ``config.old_compound_before`` (``PROPMAP_OLD_COMPOUND_BEFORE``).
+compounds.append_column(Column(
+    "is_old", Boolean, nullable=False, server_default="false",
+    comment="老旧小区：建成年份早于 config.old_compound_before"
+            "（设置 PROPMAP_OLD_COMPOUND_BEFORE）"))
+
+
 # --- Accounts and audit (migration 0009) -------------------------------------------------
 
 ACCOUNT_KINDS = {
@@ -458,4 +481,17 @@ audit_log = Table(
     comment="审计日志（只追加）：登录、失败、锁定、下载与导出、写入",
 )
 Index("ix_audit_log_at", audit_log.c.at)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("account", Text, ForeignKey("accounts.name", ondelete="CASCADE", onupdate="CASCADE"),
+           nullable=False),
+    Column("client", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("ended_at", DateTime(timezone=True)),
+    comment="看板登录会话（只存令牌的 SHA-256）：空闲超时与退出在数据库中判定",
+)
 Index("ix_audit_log_account", audit_log.c.account, audit_log.c.at)

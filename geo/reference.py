@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry import MultiPolygon, shape
 
-from geo import crs
+from geo import crs, datafiles
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "reference"
+DATA = datafiles.path("reference")
 
 
 def _rows(name: str) -> list[dict[str, str]]:

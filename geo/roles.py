@@ -20,8 +20,8 @@ Least privilege, enforced by the database and not only by the pages:
 
 Roles belong to the whole PostgreSQL cluster; grants and policies to each
 database. Creating roles needs an administrator: on the local cluster
-:func:`provision_local` does it as the ``postgres`` system user; for another
-server, ``propmap db roles`` prints the SQL for its administrator.
+:func:`geo.db.provision_roles` does it as the ``postgres`` system user; for
+another server, ``propmap db roles`` prints the SQL for its administrator.
 
 The application role's password is random. Locally it is kept in a file only
 root can read (``state_dir``), from which :func:`app_url` builds the
@@ -30,9 +30,6 @@ dashboard's URL; elsewhere ``PROPMAP_APP_DATABASE_URL`` gives the URL.
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -111,45 +108,6 @@ def password_file(url: URL) -> Path:
     return _state_dir() / f"app-password-{host}-{url.port or 5432}-{app_role()}"
 
 
-def admin_psql(sql: str, *, port: int, dbname: str = "postgres") -> str:
-    """Run ``sql`` on the local cluster at ``port`` as the ``postgres`` system user."""
-    proc = subprocess.run(
-        ["runuser", "-u", "postgres", "--", "psql", "-X", "-v", "ON_ERROR_STOP=1", "-qAt",
-         "-p", str(port), "-d", dbname],
-        input=sql, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise DatabaseSetupError(f"以 postgres 管理员身份执行 SQL 失败（端口 {port}）："
-                                 f"{proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
-
-
-def provision_local(url: URL, say: object = None) -> None:
-    """Create or update the scope roles and the application role on the local cluster.
-
-    The application role gets a fresh random password when none is kept yet;
-    the password is written to :func:`password_file` (mode 600).
-    """
-    path = password_file(url)
-    password = path.read_text().strip() if path.is_file() else None
-    known = bool(admin_psql(
-        f"SELECT 1 FROM pg_roles WHERE rolname = {quote_literal(app_role())} AND "
-        f"rolcanlogin AND NOT rolinherit", port=url.port or 5432).strip())
-    missing = not known or any(not admin_psql(
-        f"SELECT 1 FROM pg_roles WHERE rolname = {quote_literal(scope_role(k))}",
-        port=url.port or 5432).strip() for k in SCOPE_KINDS)
-    if password and not missing:
-        return
-    new = password or secrets.token_urlsafe(24)
-    if callable(say):
-        say(f"创建看板数据库角色 {app_role()} 及各账号类型的角色 …")
-    admin_psql(roles_sql(new), port=url.port or 5432)
-    if not password:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(new + "\n")
-
-
 def app_url(owner_url: str) -> str:
     """The dashboard's database URL: ``app_database_url`` when set, else the local app role.
 
@@ -168,6 +126,8 @@ def app_url(owner_url: str) -> str:
             "并设置 PROPMAP_APP_DATABASE_URL（以该角色连接的地址）。")
     path = password_file(u)
     if not path.is_file():
-        provision_local(u)
+        from geo import db  # geo.db creates roles through here's names: imported when needed
+
+        db.provision_roles(u, lambda _m: None)
     password = path.read_text().strip()
     return u.set(username=app_role(), password=password).render_as_string(hide_password=False)

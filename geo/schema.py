@@ -1,4 +1,9 @@
-"""Schema management: alembic migrations run against a connection passed in."""
+"""Schema management: alembic migrations run against a connection passed in.
+
+:func:`prepare` is what every ``propmap`` command does before it works: migrate
+to the latest revision, load the reference lists, and copy the settings the
+database applies into its ``config`` row (:func:`sync_settings`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
+
+from geo._errors import DatabaseSetupError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -20,9 +27,23 @@ def _config(con: sa.Connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent: at head, nothing happens)."""
+    """Bring the schema to ``revision`` (idempotent: at head, nothing happens).
+
+    Raises
+    ------
+    DatabaseSetupError
+        PostGIS is not enabled in the database and its user may not enable it.
+    """
     with engine.begin() as con:
-        con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        if not con.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first():
+            try:
+                with con.begin_nested():
+                    con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            except sa.exc.ProgrammingError as exc:  # not the owner, not a superuser
+                name = con.execute(sa.text("SELECT current_database()")).scalar()
+                raise DatabaseSetupError(
+                    f"数据库 {name} 未启用 PostGIS 扩展，当前用户无权启用："
+                    "请数据库管理员在该库中执行 CREATE EXTENSION postgis;") from exc
         command.upgrade(_config(con), revision)
         apply_grants(con)
 
@@ -53,17 +74,40 @@ def revision(engine: Engine, message: str) -> None:
         command.revision(_config(con), message=message, autogenerate=True)
 
 
+def sync_settings(con: sa.Connection) -> bool:
+    """Copy the settings the database applies into ``config``; ``True`` when one changed.
+
+    A new ``old_compound_before`` recomputes ``compounds.is_old`` in the same
+    transaction (trigger of migration 0005), which bumps the data version.
+    """
+    from geo import settings
+
+    changed = con.execute(sa.text(
+        "UPDATE config SET old_compound_before = :y, changed_at = now() "
+        "WHERE id = 1 AND old_compound_before IS DISTINCT FROM :y"),
+        {"y": int(settings.get("old_compound_before"))}).rowcount
+    return bool(changed)
+
+
+def prepare(engine: Engine) -> None:
+    """Migrate to the latest revision, load the reference data and sync the settings."""
+    from geo import reference
+
+    upgrade(engine)
+    with engine.begin() as con:
+        reference.load(con)
+        sync_settings(con)
+
+
 def fresh_database(url: str) -> Engine:
     """Drop and recreate the database at ``url`` with PostGIS, the schema and reference data.
 
     For tests and benchmarks: never point it at data you want to keep.
     """
-    from geo import db, reference
+    from geo import db
 
     db.drop_database(url)
     db.create_database(url, say=lambda _m: None)
     engine = db.make_engine(url)
-    upgrade(engine)
-    with engine.begin() as con:
-        reference.load(con)
+    prepare(engine)
     return engine

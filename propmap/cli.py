@@ -1,70 +1,35 @@
 """The ``propmap`` command: database, demo data, import, export, dashboard, benchmark.
 
-This is the one place that turns :class:`geo._errors.PropmapError` into a
-message and an exit code; everything below raises, nothing below prints errors.
+Every command runs under :func:`propmap._command.user_errors`, the one place that
+turns an error into a message (through :func:`geo._errors.user_message`, as the
+dashboard does) and exit code 2; everything below raises, nothing below prints
+errors. Every setting is checked before any command runs.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from geo._errors import PropmapError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _user_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PropmapError as exc:
-            click.secho(f"错误：{exc}", fg="red", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _say(msg: str) -> None:
-    click.echo(msg, err=True)
-
-
-def _engine(init: bool = True) -> Any:
-    """Prepare the database (local one if ``DATABASE_URL`` is unset) and return an engine."""
-    from geo import db, reference, schema
-
-    url = db.ensure_local(say=_say)
-    engine = db.make_engine(url)
-    if init:
-        schema.upgrade(engine)
-        with engine.begin() as con:
-            reference.load(con)
-    return engine
-
-
-@contextlib.contextmanager
-def _db() -> Iterator[Any]:
-    """The prepared engine, disposed after the command (no connection left open)."""
-    engine = _engine()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+from geo._errors import DemoRefusedError
+from propmap._command import engine as _engine
+from propmap._command import say as _say
+from propmap._command import user_errors as _user_errors
+from propmap.cli_accounts import audit_group, user_group
+from propmap.cli_intake import import_group, quarantine_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="propmap")
+@_user_errors
 def main() -> None:
     """凯里市物业管理一张图 (propmap)."""
+    from geo import settings
+
+    settings.check()
 
 
 @main.group()
@@ -73,12 +38,14 @@ def db() -> None:
 
 
 @db.command("init")
+@click.option("--create", is_flag=True,
+              help="DATABASE_URL 中的用户或库不存在时新建（本机数据库）；默认只新建本机默认库")
 @_user_errors
-def db_init() -> None:
+def db_init(create: bool) -> None:
     """Prepare the database and bring its schema up to date (safe to run again)."""
     from geo import schema
 
-    engine = _engine()
+    engine = _engine(create=create or None)
     _say(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}，"
          f"结构版本 {schema.current(engine)}")
 
@@ -110,16 +77,33 @@ def db_url() -> None:
 @click.option("--cases", "n_cases", default=20_000, show_default=True,
               type=click.IntRange(0, 1_000_000), help="工单数量（最多 1,000,000）")
 @click.option("--as-of", "as_of", default=None, help="数据截止日期 YYYY-MM-DD（默认今天）")
+@click.option("--overwrite", is_flag=True,
+              help="库中已有非演示数据（导入的真实数据等）时也清空并载入演示数据")
 @_user_errors
-def demo(seed: int, n_cases: int, as_of: str | None) -> None:
-    """Replace all data with the deterministic, synthetic Kaili demo."""
+def demo(seed: int, n_cases: int, as_of: str | None, overwrite: bool) -> None:
+    """Replace all data with the deterministic, synthetic Kaili demo.
+
+    Refuses a database that holds data other than the demo's, unless ``--overwrite``.
+    """
     import datetime as dt
     import time
 
     from etl import demo as demo_mod
+    from etl import demo_guard
+    from geo import schema
 
-    engine = _engine()
-    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise click.BadParameter(f"“{as_of}”不是 YYYY-MM-DD 格式的日期",
+                                 param_hint="--as-of") from None
+    engine = _engine(init=False)
+    if not overwrite:  # before migrating: the database may not be ours
+        with engine.connect() as con:
+            reason = demo_guard.refusal(con, asked=True)
+        if reason:
+            raise DemoRefusedError(reason)
+    schema.prepare(engine)
     t0 = time.perf_counter()
     counts = demo_mod.build(engine, seed=seed, n_cases=n_cases, as_of=day, say=_say)
     _say(f"演示数据已生成（{time.perf_counter() - t0:.1f} 秒，合成数据）：" + "，".join(
@@ -149,12 +133,12 @@ def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
     from geo import auth
     from propmap.cli_accounts import _operator
 
-    with _db() as engine:
-        n = export.export(engine, layer, fmt, output, street=street)
-        with engine.begin() as con:
-            auth.audit(con, "export", {"what": layer, "format": fmt, "file": str(output),
-                                       "rows": n, "filters": {"street": street}},
-                       account=_operator(), role="operator")
+    engine = _engine()
+    n = export.export(engine, layer, fmt, output, street=street)
+    with engine.begin() as con:
+        auth.audit(con, "export", {"what": layer, "format": fmt, "file": str(output),
+                                   "rows": n, "filters": {"street": street}},
+                   account=_operator(), role="operator")
     _say(f"已导出 {n:,} 条到 {output}")
 
 
@@ -180,21 +164,40 @@ def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool) -> Non
 
 
 @main.command()
-@click.option("--port", default=8501, show_default=True)
-@click.option("--demo-if-empty/--no-demo", default=True, show_default=True,
-              help="数据库为空时先生成演示数据")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="监听地址；供局域网访问请用 0.0.0.0 或本机的局域网地址")
+@click.option("--demo/--no-demo", "demo_flag", default=None,
+              help="数据库为空时：--demo 载入演示数据（即使该库不是 propmap 创建的）；"
+                   "--no-demo 从不载入。默认只向 propmap 自建的库载入")
 @click.option("--headless/--no-headless", default=True)
 @_user_errors
-def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
-    """Run the dashboard (Streamlit) on this machine."""
+def serve(port: int, address: str, demo_flag: bool | None, headless: bool) -> None:
+    """Run the dashboard (Streamlit) on this machine, on 127.0.0.1 unless ``--address``.
+
+    An empty database gets the synthetic demo first when propmap created it (the
+    quick start), or with ``--demo`` or ``PROPMAP_ALLOW_DEMO``; never over data that
+    is not the demo's. SIGTERM and SIGINT stop the dashboard with the command.
+    """
     import sqlalchemy as sa
 
     from dashboard import assets, harness
+    from etl import demo_guard
+    from geo import db, settings
 
-    engine = _engine()
+    engine = _engine(init=False)
     with engine.connect() as con:
-        empty = not con.execute(sa.text("SELECT 1 FROM streets LIMIT 1")).first()
-    if empty and demo_if_empty:
+        empty = not sa.inspect(con).has_table("streets") or not con.execute(
+            sa.text("SELECT 1 FROM streets LIMIT 1")).first()
+        asked = bool(demo_flag) or settings.get("allow_demo") or db.is_default()
+        reason = demo_guard.refusal(con, asked=asked) if empty and demo_flag is not False \
+            else None
+    if reason:  # before any table is created in a database that may not be ours
+        raise DemoRefusedError(reason)
+    from geo import schema
+
+    schema.prepare(engine)
+    if empty and demo_flag is not False:
         import datetime as dt
 
         from etl import demo as demo_mod
@@ -203,19 +206,18 @@ def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
         demo_mod.build(engine, seed=42, n_cases=20_000, as_of=dt.date.today(), say=_say)
         _print_demo_accounts(demo_mod.create_accounts(engine))
     assets.ensure(say=_say)
-    _say(f"看板地址：http://localhost:{port}")
+    shown = "localhost" if address in ("127.0.0.1", "localhost") else address
+    _say(f"看板地址：http://{shown}:{port}")
     from geo import roles
 
     # The dashboard gets the application role's URL only, never the owner's.
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["PROPMAP_APP_DATABASE_URL"] = roles.app_url(
         engine.url.render_as_string(hide_password=False))
-    cmd = harness.streamlit_command(port, headless=headless)
-    sys.exit(subprocess.call(cmd, env=env, cwd=harness.APP.parent))
+    engine.dispose()
+    cmd = harness.streamlit_command(port, address=address, headless=headless)
+    sys.exit(harness.run_foreground(cmd, env=env, cwd=harness.APP.parent))
 
-
-from propmap.cli_accounts import audit_group, user_group  # noqa: E402
-from propmap.cli_intake import import_group, quarantine_group  # noqa: E402
 
 main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")

@@ -14,7 +14,9 @@ import json
 import click
 import sqlalchemy as sa
 
-from propmap.cli import _db, _say, _user_errors
+from propmap._command import engine as _engine
+from propmap._command import say as _say
+from propmap._command import user_errors as _user_errors
 
 
 def _operator() -> str:
@@ -50,7 +52,7 @@ def user_add(name: str, role: str, streets: tuple[str, ...], community: int | No
     """Create an account and print its one-time password."""
     from geo import auth
 
-    with _db() as engine, engine.begin() as con:
+    with _engine().begin() as con:
         pw = auth.add_user(con, name, role, streets=streets, community=community, dept=dept,
                            display_name=display_name, oidc_subject=oidc_subject,
                            by=_operator())
@@ -64,7 +66,7 @@ def user_list() -> None:
     """List the accounts (never their passwords)."""
     from geo.scope import KIND_LABELS
 
-    with _db() as engine, engine.connect() as con:
+    with _engine().connect() as con:
         rows = con.execute(sa.text(
             "SELECT name, display_name, role, streets, community_id, dept, disabled, "
             "must_change, locked_until > now() AS locked, last_login_at FROM accounts "
@@ -88,7 +90,7 @@ def user_disable(name: str) -> None:
     """Disable an account (it can no longer log in)."""
     from geo import auth
 
-    with _db() as engine, engine.begin() as con:
+    with _engine().begin() as con:
         auth.set_disabled(con, name, True, by=_operator())
     click.echo(f"已停用账号 {name}")
 
@@ -100,7 +102,7 @@ def user_enable(name: str) -> None:
     """Enable a disabled account again."""
     from geo import auth
 
-    with _db() as engine, engine.begin() as con:
+    with _engine().begin() as con:
         auth.set_disabled(con, name, False, by=_operator())
     click.echo(f"已启用账号 {name}")
 
@@ -112,7 +114,7 @@ def user_reset_password(name: str) -> None:
     """Give an account a new one-time password (and unlock it); prints it once."""
     from geo import auth
 
-    with _db() as engine, engine.begin() as con:
+    with _engine().begin() as con:
         pw = auth.reset_password(con, name, by=_operator())
     click.echo(f"账号 {name} 的新一次性密码：{pw}")
 
@@ -128,7 +130,7 @@ def user_set_scope(name: str, streets: tuple[str, ...], community: int | None,
     """Change what area or department an account covers."""
     from geo import auth
 
-    with _db() as engine, engine.begin() as con:
+    with _engine().begin() as con:
         auth.set_scope(con, name, streets=streets, community=community, dept=dept,
                        by=_operator())
     click.echo(f"已变更账号 {name} 的范围")
@@ -153,7 +155,7 @@ def audit_list(who: str | None, since: str | None, limit: int, as_json: bool) ->
         day = dt.date.fromisoformat(since) if since else dt.date.today() - dt.timedelta(days=7)
     except ValueError:
         raise click.BadParameter("日期格式应为 YYYY-MM-DD", param_hint="--since") from None
-    with _db() as engine, engine.connect() as con:
+    with _engine().connect() as con:
         rows = con.execute(sa.text(
             "SELECT at, account, role, event, detail FROM audit_log "
             "WHERE at >= CAST(:d AS date) AND (CAST(:u AS text) IS NULL OR account = :u "

@@ -4,14 +4,24 @@ The test database is ``DATABASE_URL`` with ``_test`` appended to its name
 (``propmap_test`` locally), so the suite never touches the user's demo data.
 Without a reachable PostGIS the fixtures fail: a test that needs PostGIS
 never skips.
+
+Every test that uses the database is marked ``db`` here, at collection, so
+``pytest -m "not db"`` runs the pure tests alone, in seconds. A test uses the
+database when it (or any fixture it depends on) calls one of :data:`DB_HELPERS`
+or requests the ``engine`` fixture; nobody has to remember to mark it, and CI
+runs the pure tests with no database reachable, so a test that reached the
+database unmarked would fail there. A skipped test fails the run: what a test
+needs is installed by ``scripts/bootstrap``, so a skip would only hide it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import inspect
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +32,63 @@ from geo import db, schema
 #: The as-of date every demo fixture uses, so test data never depends on today.
 AS_OF = dt.date(2026, 6, 30)
 DEMO_CASES = 5_000
+
+
+#: The functions of this module that reach the database; a test or fixture whose code
+#: names one of them uses the database (as does every test depending on ``engine``).
+DB_HELPERS = frozenset({"test_url", "scratch_database", "scalar"})
+
+
+def _uses_database(fn: object, seen: set[int] | None = None) -> bool:
+    """Whether ``fn``'s code names a helper of :data:`DB_HELPERS`, or calls a function of
+    its own module that does (followed through the module, any depth)."""
+    fn = inspect.unwrap(fn) if callable(fn) else fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    seen = seen if seen is not None else set()
+    if id(code) in seen:
+        return False
+    seen.add(id(code))
+    names = set(code.co_names)
+    if DB_HELPERS & names:
+        return True
+    module = getattr(fn, "__globals__", {})
+    return any(_uses_database(module[n], seen) for n in names
+               if inspect.isfunction(module.get(n))
+               and getattr(module[n], "__module__", None) == module.get("__name__"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test that uses the database, directly or through a fixture."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        names = set(getattr(item, "fixturenames", ()))
+        fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else ())
+                    for d in defs]
+        if ("engine" in names or _uses_database(getattr(item, "function", None))
+                or any(_uses_database(f) for f in fixtures)):
+            item.add_marker(pytest.mark.db)
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _SKIPPED:
+        terminalreporter.write_line(
+            f"{len(_SKIPPED)} skipped test(s) fail the run: tests here fail, never skip",
+            red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def test_url() -> str:
@@ -69,9 +136,12 @@ def server(demo: Engine) -> Iterator[str]:
 TEST_PASSWORD = "Test-Passw0rd!"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def accounts(demo: Engine) -> dict[str, str]:
     """One account per kind on the demo test database (password :data:`TEST_PASSWORD`).
+
+    Made afresh for each test: a test that rebuilds the demo or migrates down and up
+    again takes the accounts with it.
 
     Returns kind → login name. Street and community accounts cover the street office
     with the most 三无 compounds and its busiest community.
@@ -97,7 +167,8 @@ def accounts(demo: Engine) -> dict[str, str]:
     return names
 
 
-def scalar(engine: Engine, sql: str, **params: object) -> object:
+def scalar(engine: Engine, sql: str, **params: object) -> Any:
+    """The one value ``sql`` returns (whatever its type: the test compares it)."""
     with engine.connect() as con:
         return con.execute(sa.text(sql), params).scalar()
 

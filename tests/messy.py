@@ -24,25 +24,28 @@ import pandas as pd
 
 from geo import crs
 
-#: Canonical headers of a case export, and one alias spelling for each (as another system writes them).
+#: Canonical headers of a case export, and one alias spelling for each (as another system
+#: writes them).
 CANONICAL = ("工单编号", "来源渠道", "受理时间", "问题类别", "诉求内容", "事发地址", "小区名称",
-             "经度", "纬度", "坐标系", "办理状态", "承办单位", "办结时间", "满意度", "来电人", "联系电话")
+             "经度", "纬度", "坐标系", "办理状态", "承办单位", "办结时间", "满意度", "来电人",
+             "联系电话")
 ALIASED = ("工单号", "渠道", "登记时间", "诉求类别", "问题描述", "详细地址", "所在小区",
-           "lng", "lat", "坐标类型", "工单状态", "承办部门", "办结日期", "回访满意度", "诉求人", "手机号")
+           "lng", "lat", "坐标类型", "工单状态", "承办部门", "办结日期", "回访满意度", "诉求人",
+           "手机号")
 
 #: A small compound world for tests that do not need the full demo: WGS84 centres in Kaili's
 #: old town, a square of about 120 m each. Names are unusual enough not to collide with the demo.
 MINI_COMPOUNDS: list[dict[str, Any]] = [
-    {"code": "TEST-C01", "name": "苗岭金泉苑", "aliases": ["苗岭金泉小区"], "address": "清江路188号",
-     "lon": 107.9700, "lat": 26.5700},
+    {"code": "TEST-C01", "name": "苗岭金泉苑", "aliases": ["苗岭金泉小区"],
+     "address": "清江路188号", "lon": 107.9700, "lat": 26.5700},
     {"code": "TEST-C02", "name": "巴拉河阳光花园", "aliases": [], "address": "宁波路66号",
      "lon": 107.9760, "lat": 26.5700},
     {"code": "TEST-C03", "name": "舟溪鸿福家园", "aliases": ["鸿福家园"], "address": "文化北路9号",
      "lon": 107.9820, "lat": 26.5700},
     {"code": "TEST-C04", "name": "香炉山锦绣小区", "aliases": [], "address": "韶山南路21号",
      "lon": 107.9700, "lat": 26.5760},
-    {"code": "TEST-C05", "name": "清水江畔翠苑", "aliases": ["江畔翠苑"], "address": "迎宾大道308号",
-     "lon": 107.9760, "lat": 26.5760},
+    {"code": "TEST-C05", "name": "清水江畔翠苑", "aliases": ["江畔翠苑"],
+     "address": "迎宾大道308号", "lon": 107.9760, "lat": 26.5760},
 ]
 HALF_SIDE_DEG = 0.0005
 
@@ -71,13 +74,14 @@ GIVEN = "文华明丽军英芳国平红兰秀玉梅建德志勇静"
 
 def date_text(t: dt.datetime, style: int) -> str | dt.datetime:
     """``t`` as staff type it: four text styles, or a real date cell (xlsx) in style 4."""
-    return [
+    styles: list[str | dt.datetime] = [
         t.strftime("%Y-%m-%d %H:%M:%S"),
         f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}",
         f"{t.year}年{t.month}月{t.day}日 {t.hour}:{t.minute:02d}",
         t.strftime("%Y-%m-%d %H:%M:%S"),
         t,
-    ][style % 5]
+    ]
+    return styles[style % 5]
 
 
 @dataclass
@@ -122,12 +126,14 @@ def generate_cases(compounds: list[dict[str, Any]], n: int = 120, *, seed: int =
         closed = t + dt.timedelta(days=rng.randrange(1, 20)) if status in ("closed", "visited") \
             else None
         v: dict[str, Any] = {
-            "工单编号": f"{prefix}{i:06d}", "来源渠道": "", "受理时间": date_text(t, i % date_styles),
+            "工单编号": f"{prefix}{i:06d}", "来源渠道": "",
+            "受理时间": date_text(t, i % date_styles),
             "问题类别": CATEGORY_NAMES[cat] if i % 3 else "", "诉求内容": content,
             "事发地址": "", "小区名称": "", "经度": "", "纬度": "", "坐标系": "",
             "办理状态": spelled, "承办单位": "", "满意度": "",
             "办结时间": date_text(closed, (i + 1) % date_styles) if closed else "",
-            "来电人": rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if i % 2 else ""),
+            "来电人": rng.choice(SURNAMES) + rng.choice(GIVEN)
+            + (rng.choice(GIVEN) if i % 2 else ""),
             "联系电话": _phone(rng),
         }
         if status == "visited":

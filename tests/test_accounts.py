@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ def app(demo: Engine) -> Iterator[Engine]:
     eng.dispose()
 
 
-def _count(app: Engine, scope: Scope | None, sql: str, **params: object) -> object:
+def _count(app: Engine, scope: Scope | None, sql: str, **params: object) -> Any:
     with app.begin() as con:
         if scope is not None:
             scope.apply(con)

@@ -103,7 +103,7 @@ def test_overview_loads_offline_with_every_street_area(page, server: str, demo: 
         wait_for_map(pg, TIMEOUT_MS)
         first_render = time.perf_counter() - t0
         n_streets = scalar(demo, "SELECT count(*) FROM streets")
-        assert _street_paths(pg).count() >= int(n_streets)  # type: ignore[arg-type]
+        assert _street_paths(pg).count() >= int(n_streets)
         assert pg.get_by_text("全市总览").first.is_visible()
         assert pg.get_by_text("演示数据（合成）", exact=False).first.is_visible()
         leaflet = pg.frame_locator(MAP_FRAME).first.locator("script[src*='leaflet']")

@@ -123,7 +123,7 @@ def test_an_idle_session_is_logged_out(page, strict_server: str, demo: Engine) -
         time.sleep(7.0)
         pg.reload()
         pg.get_by_text("未操作").first.wait_for()
-        assert pg.get_by_role("button", name="登录", exact=True).is_visible()
+        pg.get_by_role("button", name="登录", exact=True).wait_for()
     assert _events(demo, name)[-1] == "session_expired"
 
 

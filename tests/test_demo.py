@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -29,13 +30,13 @@ def test_divisions_are_the_real_twenty_and_partition_the_outline(demo: Engine) -
                 " FROM streets"
             ),
             {"o": outline},
-        ).scalar()
+        ).scalar_one()
         overlap = con.execute(
             sa.text(
                 "SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0) "
                 "FROM streets a JOIN streets b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)"
             )
-        ).scalar()
+        ).scalar_one()
     assert diff < 1.0
     assert overlap < 1.0
 
@@ -75,20 +76,20 @@ def test_case_assignment_agrees_with_containment(demo: Engine) -> None:
             sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON ST_Intersects(x.geom, c.geom)
             WHERE c.compound_id IS DISTINCT FROM x.id""")
-        ).scalar()
+        ).scalar_one()
         # A case assigned to a compound takes that compound's community and street.
         follow_wrong = con.execute(
             sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
             WHERE c.community_id IS DISTINCT FROM x.community_id
                OR c.street_code IS DISTINCT FROM x.street_code""")
-        ).scalar()
+        ).scalar_one()
         # Assigned outside its compound only within the documented distance.
         too_far = con.execute(
             sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
             WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")
-        ).scalar()
+        ).scalar_one()
         # A located case with no compound has the community and street covering its point.
         loose_wrong = con.execute(
             sa.text("""
@@ -98,15 +99,15 @@ def test_case_assignment_agrees_with_containment(demo: Engine) -> None:
             WHERE c.compound_id IS NULL AND c.geom IS NOT NULL
               AND (c.community_id IS DISTINCT FROM m.id OR c.street_code IS DISTINCT FROM s.code)
         """)
-        ).scalar()
-        by_method = dict(
+        ).scalar_one()
+        by_method: dict[str, int] = dict(
             con.execute(sa.text("SELECT located_by, count(*) FROM cases GROUP BY 1")).all()
         )
         fallback = con.execute(
             sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
             WHERE NOT ST_Intersects(x.geom, c.geom)""")
-        ).scalar()
+        ).scalar_one()
     assert (inside_wrong, follow_wrong, too_far, loose_wrong) == (0, 0, 0, 0)
     assert fallback > 0.03 * DEMO_CASES  # the nearest-compound fallback is exercised
     assert set(by_method) == {"coordinates", "compound_name", "none"}
@@ -114,7 +115,9 @@ def test_case_assignment_agrees_with_containment(demo: Engine) -> None:
 
 def test_demo_is_plausible(demo: Engine) -> None:
     with demo.connect() as con:
-        q = lambda sql: con.execute(sa.text(sql)).scalar()  # noqa: E731
+        def q(sql: str) -> Any:
+            return con.execute(sa.text(sql)).scalar_one()
+
         assert 60 <= q("SELECT count(*) FROM communities") <= 80
         n = q("SELECT count(*) FROM compounds")
         assert 800 <= n <= 1200
@@ -169,7 +172,7 @@ def test_demo_is_plausible(demo: Engine) -> None:
 
 def test_personal_data_only_in_complainants(demo: Engine) -> None:
     with demo.connect() as con:
-        n = con.execute(sa.text("SELECT count(*) FROM complainants")).scalar()
+        n = con.execute(sa.text("SELECT count(*) FROM complainants")).scalar_one()
         cols = {c["name"] for c in sa.inspect(con).get_columns("cases")}
     assert n > 0
     assert not cols & {"name", "phone", "complainant", "caller"}
@@ -193,17 +196,17 @@ def test_cases_follow_their_compound_when_the_register_moves_it(demo: Engine) ->
             "SELECT compound_id, count(*) FROM cases WHERE compound_id IS NOT NULL "
             "AND located_by = 'coordinates' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")).one()
         moved = con.execute(sa.text(
-            "SELECT array_agg(id) FROM cases WHERE compound_id = :c"), {"c": cid}).scalar()
+            "SELECT array_agg(id) FROM cases WHERE compound_id = :c"), {"c": cid}).scalar_one()
         # The register corrects the compound's outline: 3 km to the east.
         con.execute(sa.text("UPDATE compounds SET geom = ST_Translate(geom, 0.03, 0) "
                             "WHERE id = :c"), {"c": cid})
         changed = assign.reassign_cases(con)
         still = con.execute(sa.text(
             "SELECT count(*) FROM cases WHERE id = ANY(:ids) AND compound_id = :c"),
-            {"ids": moved, "c": cid}).scalar()
+            {"ids": moved, "c": cid}).scalar_one()
         wrong = con.execute(sa.text("""
             SELECT count(*) FROM cases c JOIN compounds x ON x.id = c.compound_id
-            WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")).scalar()
+            WHERE NOT ST_DWithin(x.geom::geography, c.geom::geography, 50.001)""")).scalar_one()
         tx.rollback()
     assert n > 0 and changed >= n
     assert still == 0

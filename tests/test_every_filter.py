@@ -44,7 +44,7 @@ def test_every_page_survives_the_filter(demo: Engine, monkeypatch: pytest.Monkey
     street = str(scalar(demo, "SELECT street_code FROM compounds WHERE is_sanwu "
                               "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"))
     compound = str(scalar(demo, "SELECT min(id) FROM compounds WHERE street_code = :s", s=street))
-    visits = [(p, {}) for p in PAGES] + [
+    visits: list[tuple[str, dict[str, str]]] = [(p, {}) for p in PAGES] + [
         (PAGES[1], {"street": street}),
         (PAGES[1], {"street": street, "compound": compound}),
         (PAGES[2], {"street": street})]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -120,7 +121,8 @@ def test_every_layer_renders_without_any_outside_url(demo: Engine, busy_street: 
     from dashboard import map as pmap
 
     f = F.area(busy_street)
-    drawn = [(layer, q(demo, key, f), {}) for key, layer in registry.REGISTRY.items()]
+    drawn: list[tuple[Any, Any, dict[str, Any]]] = [
+        (layer, q(demo, key, f), {}) for key, layer in registry.REGISTRY.items()]
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
     html = m.get_root().render()
     assert "/app/static/vendor/leaflet/leaflet.js" in html
@@ -190,7 +192,7 @@ def test_hotspot_counts_the_theme_only(demo: Engine) -> None:
 def test_compound_card_never_reads_personal_data(demo: Engine) -> None:
     cid = scalar(demo, "SELECT compound_id FROM cases WHERE compound_id IS NOT NULL LIMIT 1")
     with demo.connect() as con:
-        card = stats.compound_card(con, int(cid), F)  # type: ignore[arg-type]
+        card = stats.compound_card(con, int(cid), F)
     assert card is not None and card["id"] == cid
     cols = set(card["cases"].columns)
     assert not cols & {"name", "phone", "姓名", "电话", "content", "内容"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -55,7 +56,7 @@ def test_priority_puts_sanwu_with_open_hazards_first() -> None:
 
 
 def test_gcj02_tiles_shift_layers_once() -> None:
-    gj = {"type": "FeatureCollection", "features": [
+    gj: dict[str, Any] = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {},
          "geometry": {"type": "Point", "coordinates": [107.98, 26.58]}}]}
     assert pmap.to_tile_datum(gj, "wgs84") is gj

@@ -46,7 +46,8 @@ def main() -> None:
     who = left.text_input("账号（留空为全部）", key="audit_who").strip()
     since = mid.date_input("起始日期", value=dt.date.today() - dt.timedelta(days=30),
                            key="audit_since")
-    events = right.multiselect("事件", list(AUDIT_EVENTS), format_func=AUDIT_EVENTS.get,
+    events = right.multiselect("事件", list(AUDIT_EVENTS),
+                               format_func=lambda e: AUDIT_EVENTS.get(e, e),
                                key="audit_events", placeholder="全部事件")
     with data.connect(c) as con:
         log = frame(con, """

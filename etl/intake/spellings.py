@@ -9,10 +9,11 @@ import csv
 import functools
 import tomllib
 import unicodedata
-from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "intake"
+from geo import datafiles
+
+DATA = datafiles.path("intake")
 
 
 def norm(text: object) -> str:

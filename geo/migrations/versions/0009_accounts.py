@@ -1,7 +1,7 @@
 """accounts, audit log, and row-level security by account scope
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0005
 
 - ``accounts``: login name, kind (leader, housing, street, community, dept,
   viewer, admin), scope (street codes, community, department), Argon2 hash,
@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 from geo import roles
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
