@@ -23,6 +23,9 @@ Measured:
 - **row-level security**: the overview and the drill-down built as the dashboard builds
   them, through its own database role under an account's scope (a ``leader`` and a
   ``street`` account), interleaved with the same work as the table owner;
+- **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
+  through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
+  load after a warm-up round, and the server's memory round by round;
 - **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
 """
 
@@ -71,6 +74,8 @@ BUDGETS = (
     ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
     ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
     ("rls_overview_overhead", 0.10, "", "row-level security on the overview (leader) ≤ +10 %"),
+    ("load_p90_s", 5.0, "s", "20 sessions at once: 90th percentile page load ≤ 5 s"),
+    ("load_memory_growth", 0.10, "", "server memory flat after warm-up (≤ +10 %)"),
     ("rls_drilldown_overhead", 0.10, "",
      "row-level security on the drill-down (leader and street account) ≤ +10 %"),
 )
@@ -227,6 +232,7 @@ def _connect(engine: Engine, scope: Scope | None) -> Iterator[sa.Connection]:
 def overview_once(engine: Engine, f: Filters, scope: Scope | None = None) -> int:
     """Build every overview layer and the map HTML; returns the HTML's bytes."""
     facts.clear()
+    pmap.clear()
     with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {})
@@ -244,6 +250,7 @@ def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True,
     """
     if cold:
         facts.clear()
+    pmap.clear()
     with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {}) for k in registry.DRILLDOWN]
@@ -356,7 +363,24 @@ def measure_naive(engine: Engine, res: Result) -> None:
     res.add("naive_points", float(len(gdf)))
 
 
-def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
+def measure_sessions(engine: Engine, res: Result, sessions: int, rounds: int,
+                     say: Say) -> None:
+    """Many sessions at once through Streamlit's websocket (:mod:`bench.load`)."""
+    from bench import load
+
+    out = load.run(engine, sessions, rounds, say=say)
+    if out.failures:
+        raise RuntimeError(f"{len(out.failures)} page loads failed: {out.failures[:3]}")
+    res.machine["sessions"] = sessions
+    res.machine["session_rounds"] = rounds
+    res.raw["load_page_s"] = out.after_warmup()
+    res.raw["load_rss_bytes"] = [float(r) for r in out.rss]
+    res.add("load_p90_s", out.p90())
+    res.add("load_memory_growth", out.memory_growth())
+
+
+def run(n: int, runs: int, say: Say = print, browser: bool = True, sessions: int = 0,
+        rounds: int = 4) -> Result:
     """Measure everything on a scratch database; see the module docstring."""
     res = Result(cases=n, runs=runs, machine=machine())
     # As the dashboard does at start-up (dashboard/common.py): keep full garbage
@@ -384,6 +408,9 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)
+        if sessions:
+            say(f"{sessions} 个会话同时访问 …")
+            measure_sessions(engine, res, sessions, rounds, say)
         say("对照：explore() …")
         measure_naive(engine, res)
     return res
@@ -402,7 +429,7 @@ def _fmt(key: str, value: float | None) -> str:
         return f"{value:.1f} ×"
     if key == "payload_growth":
         return f"{value * 100:.1f} %"
-    if key.endswith("_overhead"):
+    if key.endswith(("_overhead", "_growth")) and key != "payload_growth":
         return f"{value * 100:+.1f} %"
     return f"{value:,.0f}"
 

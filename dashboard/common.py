@@ -14,11 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import folium
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard import data
+from dashboard import map as pmap
 from geo._errors import user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
@@ -209,15 +208,29 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def map_widget(m: folium.Map, *, key: str, height: int = 620) -> dict[str, Any] | None:
-    """Draw ``m``; returns the clicked feature's properties, if new.
+def map_widget(m: pmap.MapView, *, key: str, height: int = 620) -> dict[str, Any] | None:
+    """Draw the rendered map ``m``; returns the clicked feature's properties, if new.
 
-    Only ``last_active_drawing`` is returned, so panning and zooming do not
-    rerun the script. A click is reported once: the map remembers its last
-    value, so the value handled last is kept per key.
+    The component of streamlit-folium (pinned in pyproject) gets the map rendered once
+    per server (:class:`dashboard.map.MapView`) instead of rendering it again in every
+    session, as ``st_folium`` would. Only ``last_active_drawing`` is returned, so
+    panning and zooming do not rerun the script. A click is reported once: the map
+    remembers its last value, so the value handled last is kept per key.
     """
-    out = st_folium(m, key=key, height=height, use_container_width=True,
-                    returned_objects=["last_active_drawing"])
+    from streamlit_folium import _component_func, generate_js_hash
+
+    hash_key = generate_js_hash(m.script, key, False)
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    out = _component_func(
+        script=m.script, header=m.header, html=m.html, id=m.map_id, key=hash_key,
+        height=height, width=None, returned_objects=["last_active_drawing"],
+        default={"last_active_drawing": None}, zoom=None, center=None, feature_group=None,
+        return_on_hover=False, layer_control=None, pixelated=False,
+        css_links=list(m.css_links), js_links=list(m.js_links), on_change=_on_change,
+        wrap_longitude=False)
     feat = (out or {}).get("last_active_drawing")
     if not feat:
         return None
@@ -229,7 +242,7 @@ def map_widget(m: folium.Map, *, key: str, height: int = 620) -> dict[str, Any] 
     return dict(feat.get("properties") or {})
 
 
-def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
+def show_map(m: pmap.MapView, legend_html: str, *, key: str, height: int = 620,
              legend_width: float = 0.24) -> dict[str, Any] | None:
     """:func:`map_widget` with its legend beside it."""
     left, right = st.columns([1 - legend_width, legend_width])

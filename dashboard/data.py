@@ -181,7 +181,9 @@ def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
 @_cached
 def hotspot_hexagons(c: Context, f: Filters, theme: str) -> LayerData:
     with connect(c) as con:
-        return hotspot.hexagons(con, f, theme)
+        out = hotspot.hexagons(con, f, theme)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out
 
 
 @_cached
@@ -202,4 +204,6 @@ def hotspot_open_hazards(c: Context, f: Filters, theme: str) -> pd.DataFrame:
 def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     """The data of registered layer ``key`` for ``f``."""
     with connect(c) as con:
-        return registry.get(key).query(con, f)
+        out = registry.get(key).query(con, f)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out

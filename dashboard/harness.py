@@ -36,7 +36,14 @@ def streamlit_command(port: int, *, address: str | None = None,
     """The ``streamlit run`` command line for the dashboard (run it with cwd ``dashboard/``)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.headless", "true" if headless else "false",
-           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"]
+           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false",
+           # No file watcher: it rescanned every imported module's path on every page
+           # run (a fifth of the server's time under 10 concurrent sessions, py-spy).
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+           # No full garbage collection after every page run: it took a fifth of the
+           # server's time under 10 concurrent sessions (py-spy); Python's own collector
+           # still runs, and propmap bench --sessions shows the memory stays flat.
+           "--runner.postScriptGC", "false"]
     if address:
         cmd += ["--server.address", address]
     return cmd
@@ -115,6 +122,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: The process id of each dashboard :func:`running` serves, by base URL (the load
+#: benchmark reads the server's memory from it).
+PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def running(database_url: str, *, log: IO[str] | None = None,
             timeout_s: float = 60.0) -> Iterator[str]:
@@ -131,6 +143,7 @@ def running(database_url: str, *, log: IO[str] | None = None,
     proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1"), cwd=APP.parent,
                             env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    PIDS[base] = proc.pid
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -142,6 +155,7 @@ def running(database_url: str, *, log: IO[str] | None = None,
             time.sleep(0.1)
         yield base
     finally:
+        PIDS.pop(base, None)
         stop(proc)
 
 

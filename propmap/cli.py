@@ -151,12 +151,18 @@ def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
               default=None, help="结果另存为 JSON")
 @click.option("--browser/--no-browser", default=True, show_default=True,
               help="是否测量浏览器首屏（需要 /usr/bin/chromium）")
+@click.option("--sessions", default=0, show_default=True, type=click.IntRange(0, 200),
+              help="同时访问的会话数（0：不做并发测量）")
+@click.option("--rounds", default=4, show_default=True, type=click.IntRange(2, 20),
+              help="并发测量中每个会话浏览的轮数（第一轮为预热）")
 @_user_errors
-def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool) -> None:
-    """Measure issue 5's speed budgets on a scratch database (created and dropped)."""
+def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool, sessions: int,
+          rounds: int) -> None:
+    """Measure the speed budgets on a scratch database (created and dropped)."""
     from bench import run as bench_run
 
-    res = bench_run.run(n_cases, runs, say=_say, browser=browser)
+    res = bench_run.run(n_cases, runs, say=_say, browser=browser, sessions=sessions,
+                        rounds=rounds)
     click.echo(bench_run.markdown(res))
     if json_path:
         bench_run.save(res, json_path)
