@@ -175,6 +175,10 @@ from propmap.cli_intake import import_group, quarantine_group  # noqa: E402
 main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")
 
+from propmap.cli_hotspots import hotspots as hotspots_command  # noqa: E402
+
+main.add_command(hotspots_command, "hotspots")
+
 
 if __name__ == "__main__":
     main()
