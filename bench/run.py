@@ -20,7 +20,12 @@ Measured:
   the **hotspot** aggregation (fire: hexagons, top compounds, open hazards);
 - **first map render** of the overview in headless Chromium: a fresh server,
   then the time from navigation to the street areas drawn on the map;
-- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
+- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes;
+- **hot-spot statistics** (issue 10): Gi* of the fire theme over the city with
+  999 permutations, and the emerging hot spots over 52 weeks, each cold (memos
+  cleared) and then from the memo; and the repeat and multi-channel grouping
+  pass over every case (:func:`geo.complaints.compute`, what ``propmap demo``
+  adds to its load), in a transaction rolled back.
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import db, schema
-from layers import facts, hotspot, registry
+from geo import complaints, db, schema
+from layers import facts, hotspot, hotspot_stats, registry
 from layers.filters import Filters
 
 Say = Callable[[str], None]
@@ -66,6 +71,8 @@ BUDGETS = (
     ("drilldown_ms", 300.0, "ms", "street drill-down ≤ 300 ms"),
     ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
     ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
+    ("gistar_s", 2.0, "s", "Gi* one theme, city, 999 permutations ≤ 2 s"),
+    ("emerging_s", 10.0, "s", "emerging hot spots, 52 weeks ≤ 10 s"),
 )
 
 
@@ -259,6 +266,40 @@ def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
         res.add("hotspot_ms", seconds * 1000)
 
 
+def measure_hotspot_stats(engine: Engine, res: Result, say: Say) -> None:
+    """Gi* and emerging hot spots (fire, the 52 weeks to the last case), cold then memoised."""
+    with engine.connect() as con:
+        last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
+    f = hotspot_stats.period_of(last or AS_OF, None, None)
+    for i in range(res.runs):
+        facts.clear()
+        hotspot_stats.clear()
+        with engine.connect() as con:
+            seconds, df = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_s", seconds)
+            memo, _ = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_memo_ms", memo * 1000)
+            em_s, em = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_s", em_s)
+            memo, _ = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_memo_ms", memo * 1000)
+        say(f"  hot spots run {i + 1}: Gi* {seconds:.2f} s ({len(df)} cells), "
+            f"emerging {em_s:.2f} s ({int(em['steps'].iloc[0])} weeks)")
+
+
+def measure_linking(engine: Engine, res: Result, say: Say) -> None:
+    """Repeats and multi-channel groups over every case, as the demo computes them."""
+    for i in range(res.runs):
+        with engine.connect() as con, con.begin() as tx:
+            seconds, out = _timed(lambda: complaints.compute(con, "cases"))
+            tx.rollback()
+        res.add("linking_s", seconds)
+        res.add("linking_repeats_s", out.seconds["repeats"])
+        res.add("linking_grouping_s", out.seconds["grouping"])
+        say(f"  linking run {i + 1}: {seconds:.2f} s (repeats {out.seconds['repeats']:.2f} s, "
+            f"{out.grouping.candidates:,} candidate pairs, {out.grouping.groups:,} groups)")
+
+
 def measure_browser(engine: Engine, res: Result, say: Say) -> None:
     """Navigation to street areas drawn, on a fresh server each run; outside hosts blocked."""
     from playwright.sync_api import sync_playwright
@@ -323,6 +364,9 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         measure_import(engine, path, res, say)
         say(f"总览、下钻、热点（{n:,} 件）…")
         measure_maps(engine, res)
+        say(f"热点统计与一事多诉（{n:,} 件）…")
+        measure_hotspot_stats(engine, res, say)
+        measure_linking(engine, res, say)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)

@@ -51,7 +51,7 @@ from rapidfuzz import fuzz, process
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geo import analysis_rules
+from geo import analysis_rules, bulk
 
 #: The hotline: the channel that merges its own repeat calls.
 HOTLINE = "12345"
@@ -122,17 +122,48 @@ def link_repeats(con: sa.Connection, *, compound_ids: Sequence[int] | None = Non
     con.execute(sa.text("CREATE UNIQUE INDEX ON _repeat_new (id)"))
     con.execute(sa.text("ANALYZE _repeat_new"))
     n = int(con.execute(sa.text("SELECT count(*) FROM _repeat_new")).scalar() or 0)
-    if not write:
-        return n
-    stale = "c.compound_id IS NULL OR" if compound_ids is None else ""
-    con.execute(sa.text(f"""
-        UPDATE cases c SET repeat_of = NULL
-        WHERE c.repeat_of IS NOT NULL AND ({stale} TRUE {scope})
-          AND NOT EXISTS (SELECT 1 FROM _repeat_new r WHERE r.id = c.id)"""), params)
-    con.execute(sa.text("""
-        UPDATE cases c SET repeat_of = r.repeat_of FROM _repeat_new r
-        WHERE c.id = r.id AND c.repeat_of IS DISTINCT FROM r.repeat_of"""))
+    if write:
+        _apply_repeats(con, compound_ids)
     return n
+
+
+def _changes(con: sa.Connection, column: str, new: str, key: str, scope: str,
+             params: dict[str, Any] | None = None) -> int:
+    """``_{column}_change(id, value)``: the cases in ``scope`` whose ``column`` must change.
+
+    ``new`` is the temporary table of new values (``id``, ``key``); cases in scope
+    but not in it get NULL. Returns how many rows change.
+    """
+    con.execute(sa.text(f"DROP TABLE IF EXISTS _{column}_change"))
+    con.execute(sa.text(f"""
+        CREATE TEMP TABLE _{column}_change ON COMMIT DROP AS
+        SELECT c.id, n.{key} AS value FROM cases c LEFT JOIN {new} n ON n.id = c.id
+        WHERE (c.{column} IS NOT NULL OR n.id IS NOT NULL) AND ({scope})
+          AND c.{column} IS DISTINCT FROM n.{key}"""), params or {})
+    return int(con.execute(sa.text(f"SELECT count(*) FROM _{column}_change")).scalar() or 0)
+
+
+def _apply(con: sa.Connection, column: str, changed: int) -> None:
+    """Write ``_{column}_change`` to ``cases``; no statement at all when nothing changes.
+
+    (A statement-level trigger bumps the data version even for an UPDATE of no
+    row: re-importing an unchanged file must leave the dashboard's caches valid.)
+    """
+    if changed:
+        con.execute(sa.text(f"UPDATE cases c SET {column} = x.value "
+                            f"FROM _{column}_change x WHERE c.id = x.id"))
+
+
+def _repeat_changes(con: sa.Connection, compound_ids: Sequence[int] | None) -> int:
+    scope = "TRUE" if compound_ids is None else (
+        "c.compound_id IN (SELECT unnest(CAST(:compounds AS int[])))")
+    return _changes(con, "repeat_of", "_repeat_new", "repeat_of", scope,
+                    {"compounds": list(compound_ids or [])})
+
+
+def _apply_repeats(con: sa.Connection, compound_ids: Sequence[int] | None) -> None:
+    """``_repeat_new`` → ``cases.repeat_of`` (only the rows that change)."""
+    _apply(con, "repeat_of", _repeat_changes(con, compound_ids))
 
 
 # --- one complaint, several channels ---------------------------------------------------------
@@ -399,17 +430,19 @@ def group_channels(con: sa.Connection, *, rules: GroupRules | None = None,
         {"ids": list(groups), "grp": list(groups.values())})
     con.execute(sa.text("CREATE UNIQUE INDEX ON _grp (id)"))
     con.execute(sa.text("ANALYZE _grp"))
-    if not write:
-        return res
-    con.execute(sa.text(f"""
-        UPDATE cases c SET complaint_group = NULL
-        WHERE c.complaint_group IS NOT NULL AND {_scope_sql(scoped)}
-          AND NOT EXISTS (SELECT 1 FROM _grp g WHERE g.id = c.id)"""))
-    con.execute(sa.text("""
-        UPDATE cases c SET complaint_group = g.grp FROM _grp g
-        WHERE c.id = g.id AND c.complaint_group IS DISTINCT FROM g.grp"""))
+    if write:
+        _apply_groups(con, scoped)
     res.seconds["write"] = time.perf_counter() - t0
     return res
+
+
+def _group_changes(con: sa.Connection, scoped: bool) -> int:
+    return _changes(con, "complaint_group", "_grp", "grp", _scope_sql(scoped))
+
+
+def _apply_groups(con: sa.Connection, scoped: bool) -> None:
+    """``_grp`` → ``cases.complaint_group`` (only the rows that change)."""
+    _apply(con, "complaint_group", _group_changes(con, scoped))
 
 
 # --- both, for the city or for an import ------------------------------------------------------
@@ -458,7 +491,7 @@ def refresh(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
     rules = GroupRules.load()
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    repeats = link_repeats(con, compound_ids=compound_ids)
+    repeats = link_repeats(con, compound_ids=compound_ids, write=False)
     seconds["repeats"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     scoped = compound_ids is not None
@@ -472,8 +505,16 @@ def refresh(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
         con.execute(sa.text(_SCOPE_GROUPS_SQL))
         con.execute(sa.text("CREATE INDEX ON _gscope (id)"))
         con.execute(sa.text("ANALYZE _gscope"))
-    grouping = group_channels(con, rules=rules, scoped=scoped)
+    grouping = group_channels(con, rules=rules, scoped=scoped, write=False)
     seconds["grouping"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    # A large import rewrites many rows: maintaining every index row by row then costs
+    # more than rebuilding them (geo.bulk); a small one updates in place.
+    changed = (_repeat_changes(con, compound_ids), _group_changes(con, scoped))
+    with bulk.suspended_constraints(con, "cases", bulk.worth_it(con, "cases", sum(changed))):
+        _apply(con, "repeat_of", changed[0])
+        _apply(con, "complaint_group", changed[1])
+    seconds["write"] = time.perf_counter() - t0
     return RefreshResult(repeats, grouping, seconds)
 
 

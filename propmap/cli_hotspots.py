@@ -58,5 +58,7 @@ def hotspots(theme: str, street: str | None, start: str | None, end: str | None,
                 inspection.write_bytes(hs.inspection_xlsx(con, f, theme))
     except ValueError as exc:
         raise PropmapError(str(exc)) from exc
+    finally:
+        engine.dispose()
     hot = int((df["bin"] > 0).sum())
     _say(f"已写出 {n:,} 个六边形到 {output}（显著热点 {hot} 个）")

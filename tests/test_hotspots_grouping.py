@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -183,3 +185,35 @@ def test_demo_repeats_and_groups_are_consistent(demo: Engine) -> None:
             {"d": truth.id.tolist(), "o": truth.duplicate_of.astype(int).tolist()}).scalar_one()
         print(f"demo: {found} of {len(truth)} planted duplicates grouped")
         assert found >= 0.8 * len(truth)
+
+
+def test_a_case_import_groups_the_channels_of_one_complaint(demo: Engine,
+                                                            tmp_path: Path) -> None:
+    from etl.intake.cases import import_cases
+
+    with demo.connect() as con:
+        name = str(con.execute(sa.text(
+            "SELECT name FROM compounds x WHERE NOT EXISTS (SELECT 1 FROM compounds y "
+            "WHERE y.name = x.name AND y.id <> x.id) ORDER BY id LIMIT 1")).scalar_one())
+    rows = [
+        ("IMPT-1", "12345热线", "2026-06-20 09:00:00", f"反映{name}5栋电梯困人问题。"),
+        ("IMPT-2", "市长信箱", "2026-06-21 10:00:00", f"市长您好！{name}5栋电梯困人，请领导重视。"),
+        ("IMPT-3", "信访", "2026-06-22 11:00:00", f"{name}9栋停水，请核实处理。"),
+    ]
+    path = tmp_path / "cases.csv"
+    pd.DataFrame({"工单编号": [r[0] for r in rows], "来源渠道": [r[1] for r in rows],
+                  "受理时间": [r[2] for r in rows], "问题类别": ["", "", ""],
+                  "诉求内容": [r[3] for r in rows], "小区名称": [name] * 3}).to_csv(
+        path, index=False, encoding="utf-8-sig")
+    try:
+        res = import_cases(demo, path, as_of=pd.Timestamp("2026-06-30", tz="Asia/Shanghai"))
+        assert res.inserted == 3
+        with demo.connect() as con:
+            got = dict(con.execute(sa.text(
+                "SELECT c.case_no, f.case_no FROM cases c LEFT JOIN cases f "
+                "ON f.id = c.complaint_group WHERE c.case_no LIKE 'IMPT-%'")).all())
+        assert got == {"IMPT-1": "IMPT-1", "IMPT-2": "IMPT-1", "IMPT-3": None}
+    finally:
+        with demo.begin() as con:
+            con.execute(sa.text("DELETE FROM cases WHERE case_no LIKE 'IMPT-%'"))
+            con.execute(sa.text("DELETE FROM imports WHERE file = 'cases.csv'"))

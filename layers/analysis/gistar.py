@@ -115,9 +115,11 @@ def g_local(y: FloatArray, w: W, *, permutations: int, seed: int) -> G_Local:
     choose it, so the warning is silenced here and the current (directed)
     behaviour is documented and tested instead. libpysal also warns, on each
     call, that the weights have several components when the analysed area has
-    separate towns: expected, and silenced too.
+    separate towns: expected, and silenced too. A cell without neighbours in the
+    analysed set (an island) has no permutation spread: its ``z_sim`` is 0/0,
+    computed quietly and treated as not significant by :func:`gi_star`.
     """
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.filterwarnings("ignore", message="The alternative hypothesis for conditional",
                                 category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The weights matrix is not fully connected",
@@ -193,9 +195,10 @@ def gi_star(y: npt.ArrayLike, w: W, *, permutations: int = 999, seed: int = 1234
         return GiStar(y, zeros, zeros, ones, ones, ones, np.zeros(n, dtype=np.int64))
     g = g_local(y, w, permutations=permutations, seed=seed)
     z = np.asarray(g.Zs, dtype=float)
-    z_sim = np.nan_to_num(np.asarray(g.z_sim, dtype=float))
-    p = np.minimum(1.0, 2.0 * np.asarray(g.p_z_sim, dtype=float))
-    p = np.where(np.isnan(p), 1.0, p)
+    z_sim = np.asarray(g.z_sim, dtype=float)
+    finite = np.isfinite(z_sim)
+    z_sim = np.where(finite, z_sim, 0.0)
+    p = np.where(finite, np.minimum(1.0, 2.0 * np.asarray(g.p_z_sim, dtype=float)), 1.0)
     q = fdr(p)
     return GiStar(y, z, z_sim, np.asarray(g.p_sim, dtype=float), p, q, classify(z_sim, q))
 
