@@ -209,7 +209,7 @@ def test_a_case_import_groups_the_channels_of_one_complaint(demo: Engine,
         res = import_cases(demo, path, as_of=pd.Timestamp("2026-06-30", tz="Asia/Shanghai"))
         assert res.inserted == 3
         with demo.connect() as con:
-            got = dict(con.execute(sa.text(
+            got: dict[str, str | None] = dict(con.execute(sa.text(  # type: ignore[arg-type]
                 "SELECT c.case_no, f.case_no FROM cases c LEFT JOIN cases f "
                 "ON f.id = c.complaint_group WHERE c.case_no LIKE 'IMPT-%'")).all())
         assert got == {"IMPT-1": "IMPT-1", "IMPT-2": "IMPT-1", "IMPT-3": None}
