@@ -63,10 +63,10 @@ _REPEAT_SQL = """
 CREATE TEMP TABLE _repeat_new ON COMMIT DROP AS
 WITH ev AS (
     SELECT c.id, c.compound_id, c.category_code, c.received_at AS t, 0 AS kind
-    FROM {source} c WHERE c.compound_id IS NOT NULL {scope}
+    FROM {source} c WHERE c.compound_id IS NOT NULL {scope} {receipts}
     UNION ALL
     SELECT c.id, c.compound_id, c.category_code, c.closed_at, 1
-    FROM {source} c WHERE c.compound_id IS NOT NULL AND c.closed_at IS NOT NULL {scope}
+    FROM {source} c WHERE c.compound_id IS NOT NULL AND c.closed_at IS NOT NULL {scope} {closings}
 ), w AS (
     -- the latest closing before each receipt (receipts sort before closings at the same
     -- instant, so a case never follows its own closing), as [epoch, id]
@@ -87,7 +87,13 @@ def _compound_scope(compound_ids: Sequence[int] | None, a: str = "c") -> str:
     return f"AND {a}.compound_id IN (SELECT unnest(CAST(:compounds AS int[])))"
 
 
+_RECEIPTS = "AND c.received_at BETWEEN :r_from AND :r_to"
+_CLOSINGS = ("AND c.closed_at BETWEEN CAST(:r_from AS timestamptz) "
+             "- make_interval(secs => :window_s) AND :r_to")
+
+
 def link_repeats(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
+                 received: tuple[dt.datetime, dt.datetime] | None = None,
                  window_days: float | None = None, source: str = "cases",
                  write: bool = True) -> int:
     """Set ``cases.repeat_of`` for every case (or the cases of ``compound_ids``).
@@ -98,6 +104,10 @@ def link_repeats(con: sa.Connection, *, compound_ids: Sequence[int] | None = Non
         Connection in a transaction; the temporary table is dropped at commit.
     compound_ids
         Only these compounds (an import's); ``None``: the whole city.
+    received
+        Only the cases received in this period (an import's, up to its last closing
+        plus the window: the cases whose earlier closing it may have changed); the
+        closings read reach one window further back.
     window_days
         Default ``[repeat] window_days`` of ``data/analysis.toml``.
     source, write
@@ -116,19 +126,23 @@ def link_repeats(con: sa.Connection, *, compound_ids: Sequence[int] | None = Non
     days = analysis_rules.section("repeat")["window_days"] if window_days is None else window_days
     params: dict[str, Any] = {"window_s": float(days) * 86400.0,
                               "compounds": list(compound_ids or [])}
+    if received is not None:
+        params.update(r_from=received[0], r_to=received[1])
     scope = _compound_scope(compound_ids)
     con.execute(sa.text("DROP TABLE IF EXISTS _repeat_new"))
-    con.execute(sa.text(_REPEAT_SQL.format(scope=scope, source=source)), params)
+    con.execute(sa.text(_REPEAT_SQL.format(
+        scope=scope, source=source, receipts=_RECEIPTS if received else "",
+        closings=_CLOSINGS if received else "")), params)
     con.execute(sa.text("CREATE UNIQUE INDEX ON _repeat_new (id)"))
     con.execute(sa.text("ANALYZE _repeat_new"))
     n = int(con.execute(sa.text("SELECT count(*) FROM _repeat_new")).scalar() or 0)
     if write:
-        _apply_repeats(con, compound_ids)
+        _apply(con, "repeat_of", _repeat_changes(con, compound_ids, received))
     return n
 
 
 def _changes(con: sa.Connection, column: str, new: str, key: str, scope: str,
-             params: dict[str, Any] | None = None) -> int:
+             params: dict[str, Any] | None = None, cases: str = "cases c") -> int:
     """``_{column}_change(id, value)``: the cases in ``scope`` whose ``column`` must change.
 
     ``new`` is the temporary table of new values (``id``, ``key``); cases in scope
@@ -137,7 +151,7 @@ def _changes(con: sa.Connection, column: str, new: str, key: str, scope: str,
     con.execute(sa.text(f"DROP TABLE IF EXISTS _{column}_change"))
     con.execute(sa.text(f"""
         CREATE TEMP TABLE _{column}_change ON COMMIT DROP AS
-        SELECT c.id, n.{key} AS value FROM cases c LEFT JOIN {new} n ON n.id = c.id
+        SELECT c.id, n.{key} AS value FROM {cases} LEFT JOIN {new} n ON n.id = c.id
         WHERE (c.{column} IS NOT NULL OR n.id IS NOT NULL) AND ({scope})
           AND c.{column} IS DISTINCT FROM n.{key}"""), params or {})
     return int(con.execute(sa.text(f"SELECT count(*) FROM _{column}_change")).scalar() or 0)
@@ -154,16 +168,15 @@ def _apply(con: sa.Connection, column: str, changed: int) -> None:
                             f"FROM _{column}_change x WHERE c.id = x.id"))
 
 
-def _repeat_changes(con: sa.Connection, compound_ids: Sequence[int] | None) -> int:
+def _repeat_changes(con: sa.Connection, compound_ids: Sequence[int] | None,
+                    received: tuple[dt.datetime, dt.datetime] | None = None) -> int:
     scope = "TRUE" if compound_ids is None else (
         "c.compound_id IN (SELECT unnest(CAST(:compounds AS int[])))")
-    return _changes(con, "repeat_of", "_repeat_new", "repeat_of", scope,
-                    {"compounds": list(compound_ids or [])})
-
-
-def _apply_repeats(con: sa.Connection, compound_ids: Sequence[int] | None) -> None:
-    """``_repeat_new`` → ``cases.repeat_of`` (only the rows that change)."""
-    _apply(con, "repeat_of", _repeat_changes(con, compound_ids))
+    params: dict[str, Any] = {"compounds": list(compound_ids or [])}
+    if received is not None:
+        scope += " AND c.received_at BETWEEN :r_from AND :r_to"
+        params.update(r_from=received[0], r_to=received[1])
+    return _changes(con, "repeat_of", "_repeat_new", "repeat_of", scope, params)
 
 
 # --- one complaint, several channels ---------------------------------------------------------
@@ -290,8 +303,8 @@ SELECT c.id, c.compound_id, c.street_code, c.channel, c.received_at, k.theme,
        CASE WHEN c.compound_id IS NULL THEN c.geom END AS geom,
        CASE WHEN c.compound_id IS NULL THEN floor(ST_X(c.geom) / :cell)::bigint END AS gx,
        CASE WHEN c.compound_id IS NULL THEN floor(ST_Y(c.geom) / :cell)::bigint END AS gy
-FROM {source} c JOIN categories k ON k.code = c.category_code
-WHERE {scope} AND (c.compound_id IS NOT NULL OR (c.geom IS NOT NULL AND c.street_code IS NOT NULL))
+FROM {cases} JOIN categories k ON k.code = c.category_code
+WHERE c.compound_id IS NOT NULL OR (c.geom IS NOT NULL AND c.street_code IS NOT NULL)
 """
 #: Pairs in a compound: the same building, or one of the two names none. Drivers ``x`` are
 #: expanded to the neighbouring time buckets (bucket = one window), so any two cases at
@@ -344,8 +357,9 @@ class GroupingResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _scope_sql(scoped: bool) -> str:
-    return "c.id IN (SELECT id FROM _gscope)" if scoped else "TRUE"
+def _cases_in_scope(scoped: bool, source: str = "cases") -> str:
+    """FROM item ``c``: the cases to regroup (those listed in ``_gscope``, or all)."""
+    return f"_gscope g JOIN {source} c ON c.id = g.id" if scoped else f"{source} c"
 
 
 def candidate_pairs(con: sa.Connection, rules: GroupRules, *, scoped: bool = False,
@@ -368,7 +382,7 @@ def candidate_pairs(con: sa.Connection, rules: GroupRules, *, scoped: bool = Fal
     # far off and it would sort a million rows twice for merge joins (14 s against 2 s).
     con.execute(sa.text("SET LOCAL work_mem = '256MB'"))
     con.execute(sa.text("SET LOCAL enable_mergejoin = off"))
-    con.execute(sa.text(_CANDIDATES_SQL.format(scope=_scope_sql(scoped), source=source)), params)
+    con.execute(sa.text(_CANDIDATES_SQL.format(cases=_cases_in_scope(scoped, source))), params)
     con.execute(sa.text("ANALYZE _gcand_s"))
     con.execute(sa.text("DROP TABLE IF EXISTS _gpairs"))
     con.execute(sa.text("CREATE TEMP TABLE _gpairs (a bigint, b bigint) ON COMMIT DROP"))
@@ -443,7 +457,8 @@ def group_channels(con: sa.Connection, *, rules: GroupRules | None = None,
 
 
 def _group_changes(con: sa.Connection, scoped: bool) -> int:
-    return _changes(con, "complaint_group", "_grp", "grp", _scope_sql(scoped))
+    return _changes(con, "complaint_group", "_grp", "grp", "TRUE",
+                    cases=_cases_in_scope(scoped))
 
 
 def _apply_groups(con: sa.Connection, scoped: bool) -> None:
@@ -464,10 +479,11 @@ WHERE (c.compound_id IN (SELECT unnest(CAST(:compounds AS int[])))
 #: Whole groups: a group touching the scope is regrouped whole.
 _SCOPE_GROUPS_SQL = """
 INSERT INTO _gscope
-SELECT c.id FROM cases c
-WHERE c.complaint_group IN (SELECT x.complaint_group FROM cases x JOIN _gscope USING (id)
-                            WHERE x.complaint_group IS NOT NULL)
-  AND NOT EXISTS (SELECT 1 FROM _gscope g WHERE g.id = c.id)
+SELECT c.id
+FROM (SELECT DISTINCT x.complaint_group FROM _gscope s JOIN cases x ON x.id = s.id
+      WHERE x.complaint_group IS NOT NULL) g
+JOIN cases c ON c.complaint_group = g.complaint_group
+WHERE NOT EXISTS (SELECT 1 FROM _gscope s WHERE s.id = c.id)
 """
 
 
@@ -482,7 +498,8 @@ class RefreshResult:
 
 def refresh(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
             streets: Sequence[str] = (), start: dt.datetime | None = None,
-            end: dt.datetime | None = None) -> RefreshResult:
+            end: dt.datetime | None = None,
+            last_closed: dt.datetime | None = None) -> RefreshResult:
     """Recompute repeats and multi-channel groups, city-wide or for part of it.
 
     Parameters
@@ -493,11 +510,18 @@ def refresh(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
         period ``start``–``end`` of the changed cases. Groups are recomputed for
         those compounds' cases received within two grouping windows of the period,
         plus every case of a group that touches them.
+    last_closed
+        The latest closing among the changed cases: repeats are recomputed for the
+        cases received from ``start`` to a repeat window after it (or after ``end``).
     """
     rules = GroupRules.load()
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    repeats = link_repeats(con, compound_ids=compound_ids, write=False)
+    received = None
+    if compound_ids is not None and start is not None and end is not None:
+        window = dt.timedelta(days=float(analysis_rules.section("repeat")["window_days"]))
+        received = (start, max(end, last_closed or end) + window)
+    repeats = link_repeats(con, compound_ids=compound_ids, received=received, write=False)
     seconds["repeats"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     scoped = compound_ids is not None
@@ -508,15 +532,16 @@ def refresh(con: sa.Connection, *, compound_ids: Sequence[int] | None = None,
             "start": start or dt.datetime(1900, 1, 1, tzinfo=dt.UTC),
             "end": end or dt.datetime(2200, 1, 1, tzinfo=dt.UTC),
             "window_s": rules.window_days * 86400.0})
-        con.execute(sa.text(_SCOPE_GROUPS_SQL))
         con.execute(sa.text("CREATE INDEX ON _gscope (id)"))
+        con.execute(sa.text("ANALYZE _gscope"))
+        con.execute(sa.text(_SCOPE_GROUPS_SQL))
         con.execute(sa.text("ANALYZE _gscope"))
     grouping = group_channels(con, rules=rules, scoped=scoped, write=False)
     seconds["grouping"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     # A large import rewrites many rows: maintaining every index row by row then costs
     # more than rebuilding them (geo.bulk); a small one updates in place.
-    changed = (_repeat_changes(con, compound_ids), _group_changes(con, scoped))
+    changed = (_repeat_changes(con, compound_ids, received), _group_changes(con, scoped))
     with bulk.suspended_constraints(con, "cases", bulk.worth_it(con, "cases", sum(changed))):
         _apply(con, "repeat_of", changed[0])
         _apply(con, "complaint_group", changed[1])
@@ -551,7 +576,7 @@ def refresh_for(con: sa.Connection, case_ids_sql: str) -> RefreshResult:
         SELECT array_agg(DISTINCT c.compound_id) FILTER (WHERE c.compound_id IS NOT NULL),
                array_agg(DISTINCT c.street_code) FILTER (WHERE c.compound_id IS NULL
                                                          AND c.street_code IS NOT NULL),
-               min(c.received_at), max(c.received_at)
+               min(c.received_at), max(c.received_at), max(c.closed_at)
         FROM cases c WHERE c.id IN ({case_ids_sql})""")).one()
     return refresh(con, compound_ids=list(row[0] or []), streets=list(row[1] or []),
-                   start=row[2], end=row[3])
+                   start=row[2], end=row[3], last_closed=row[4])

@@ -217,3 +217,31 @@ def test_a_case_import_groups_the_channels_of_one_complaint(demo: Engine,
         with demo.begin() as con:
             con.execute(sa.text("DELETE FROM cases WHERE case_no LIKE 'IMPT-%'"))
             con.execute(sa.text("DELETE FROM imports WHERE file = 'cases.csv'"))
+
+
+def test_an_import_s_scoped_refresh_agrees_with_the_whole_city(con: sa.Connection) -> None:
+    """A closing time withdrawn by a later export moves the links after it, as a full pass would."""
+    version = con.execute(sa.text("SELECT version FROM data_version")).scalar_one()
+    recent = "SELECT id FROM cases ORDER BY received_at DESC LIMIT 200"
+    res = complaints.refresh_for(con, recent)  # the stored links are already right
+    assert con.execute(sa.text("SELECT version FROM data_version")).scalar_one() == version
+    assert res.repeats > 0
+    # a later export gives no closing time for a case that others repeat
+    case_id, closed = con.execute(sa.text("""
+        SELECT c.id, c.closed_at FROM cases c
+        WHERE c.closed_at IS NOT NULL AND c.compound_id IS NOT NULL
+          AND c.closed_at - c.received_at > interval '2 days'
+          AND EXISTS (SELECT 1 FROM cases r WHERE r.repeat_of = c.id)
+        ORDER BY c.id LIMIT 1""")).one()
+    before: dict[int, int | None] = dict(con.execute(  # type: ignore[arg-type]
+        sa.text("SELECT id, repeat_of FROM cases")).all())
+    con.execute(sa.text("UPDATE cases SET closed_at = NULL WHERE id = :i"), {"i": case_id})
+    complaints.refresh_for(con, f"SELECT {int(case_id)}")
+    scoped: dict[int, int | None] = dict(con.execute(  # type: ignore[arg-type]
+        sa.text("SELECT id, repeat_of FROM cases")).all())
+    complaints.link_repeats(con)
+    full: dict[int, int | None] = dict(con.execute(  # type: ignore[arg-type]
+        sa.text("SELECT id, repeat_of FROM cases")).all())
+    assert scoped == full
+    assert scoped != before and closed is not None
+    assert case_id not in scoped.values()
