@@ -48,6 +48,7 @@ from layers.analysis import emerging, gistar
 from layers.base import LayerData, collection, frame
 from layers.filters import Filters
 from layers.heat import GRID_DEG, LOOSE_GRID_SQL, grid_counts, hexagon_feature
+from layers.html import escape_properties
 
 #: Themes of the analysis and the dispute-category themes (``categories.theme``) in each;
 #: ``all`` is every dispute.
@@ -389,7 +390,7 @@ def legend_rows() -> pd.DataFrame:
 
 def layer(con: sa.Connection, f: Filters, theme: str, *, distinct: bool = True,
           per_households: bool = False) -> LayerData:
-    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON)."""
+    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON, text escaped)."""
     df = cells(con, f, theme, distinct=distinct, per_households=per_households)
     feats = []
     for r in df.itertuples(index=False):
@@ -403,8 +404,9 @@ def layer(con: sa.Connection, f: Filters, theme: str, *, distinct: bool = True,
             "pattern": r.pattern, "pattern_label": r.pattern_label,
             "compounds": r.compounds}))
     counts = df["class"].value_counts().to_dict()
-    return LayerData(collection(feats), {"theme": theme, "classes": counts,
-                                         "note": gistar.LEGEND_NOTE})
+    # Compound names come from a register someone else wrote: text, never markup.
+    return LayerData(escape_properties(collection(feats)),
+                     {"theme": theme, "classes": counts, "note": gistar.LEGEND_NOTE})
 
 
 _HAZARDS_SQL = f"""

@@ -222,3 +222,15 @@ def test_legend_explains_every_class_in_chinese() -> None:
     assert len(legend) == len(gistar.CLASSES) + len(hotspot_stats.emerging.PATTERNS)
     assert legend["含义"].str.len().min() > 10
     assert h3.is_valid_cell(h3.latlng_to_cell(26.5, 108.0, 8))
+
+
+def test_map_layer_escapes_compound_names(demo: Engine) -> None:
+    with demo.connect() as con, con.begin() as tx:
+        con.execute(sa.text("UPDATE compounds SET name = '<img src=x onerror=alert(1)>苑' "
+                            "WHERE id = (SELECT min(compound_id) FROM cases)"))
+        data = hotspot_stats.layer(con, F, "all")
+        tx.rollback()
+    names = " ".join(ft["properties"]["compounds"] for ft in data.features)
+    assert "&lt;img src=x" in names and "<img" not in names
+    classes = {ft["properties"]["class"] for ft in data.features}
+    assert classes <= set(gistar.BY_KEY) and len(data.features) > 100
