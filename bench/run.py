@@ -20,6 +20,9 @@ Measured:
   the **hotspot** aggregation (fire: hexagons, top compounds, open hazards);
 - **first map render** of the overview in headless Chromium: a fresh server,
   then the time from navigation to the street areas drawn on the map;
+- **row-level security**: the overview and the drill-down built as the dashboard builds
+  them, through its own database role under an account's scope (a ``leader`` and a
+  ``street`` account), interleaved with the same work as the table owner;
 - **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes;
 - **hot-spot statistics** (issue 10): Gi* of the fire theme over the city with
   999 permutations, and the emerging hot spots over 52 weeks, each cold (memos
@@ -53,7 +56,8 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import complaints, db, schema
+from geo import auth, complaints, db, roles, schema
+from geo.scope import Scope
 from layers import facts, hotspot, hotspot_stats, registry
 from layers.filters import Filters
 
@@ -71,6 +75,9 @@ BUDGETS = (
     ("drilldown_ms", 300.0, "ms", "street drill-down ≤ 300 ms"),
     ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
     ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
+    ("rls_overview_overhead", 0.10, "", "row-level security on the overview (leader) ≤ +10 %"),
+    ("rls_drilldown_overhead", 0.10, "",
+     "row-level security on the drill-down (leader and street account) ≤ +10 %"),
     ("gistar_s", 2.0, "s", "Gi* one theme, city, 999 permutations ≤ 2 s"),
     ("emerging_s", 10.0, "s", "emerging hot spots, 52 weeks ≤ 10 s"),
 )
@@ -96,6 +103,12 @@ class Result:
         m = {k: self.median(k) for k in self.raw}
         if m.get("import_s") and m.get("copy_s"):
             m["import_ratio"] = m["import_s"] / m["copy_s"]  # type: ignore[operator]
+        if m.get("overview_leader_ms") and m.get("overview_owner_ms"):
+            m["rls_overview_overhead"] = m["overview_leader_ms"] / m["overview_owner_ms"] - 1  # type: ignore[operator]
+        if m.get("drilldown_owner_ms") and m.get("drilldown_leader_ms") \
+                and m.get("drilldown_street_ms"):
+            m["rls_drilldown_overhead"] = max(  # type: ignore[operator]
+                m["drilldown_leader_ms"], m["drilldown_street_ms"]) / m["drilldown_owner_ms"] - 1  # type: ignore[type-var]
         if m.get("overview_bytes") and m.get("overview_small_bytes"):
             m["payload_growth"] = abs(m["overview_bytes"] / m["overview_small_bytes"] - 1)  # type: ignore[operator]
         return m
@@ -209,10 +222,19 @@ def _filters(engine: Engine) -> Filters:
     return Filters.year_to(last or AS_OF)
 
 
-def overview_once(engine: Engine, f: Filters) -> int:
+@contextlib.contextmanager
+def _connect(engine: Engine, scope: Scope | None) -> Iterator[sa.Connection]:
+    """A transaction as the dashboard runs one: under ``scope`` (RLS), or as the owner."""
+    with engine.begin() as con:
+        if scope is not None:
+            scope.apply(con)
+        yield con
+
+
+def overview_once(engine: Engine, f: Filters, scope: Scope | None = None) -> int:
     """Build every overview layer and the map HTML; returns the HTML's bytes."""
     facts.clear()
-    with engine.connect() as con:
+    with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {})
             for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)]
@@ -220,7 +242,8 @@ def overview_once(engine: Engine, f: Filters) -> int:
     return pmap.html_bytes(m)
 
 
-def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True) -> int:
+def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True,
+                   scope: Scope | None = None) -> int:
     """Build a street's drill-down layers and map HTML; returns the HTML's bytes.
 
     ``cold`` clears the shared facts first; otherwise they are as the overview left
@@ -228,7 +251,7 @@ def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True) -> int:
     """
     if cold:
         facts.clear()
-    with engine.connect() as con:
+    with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {}) for k in registry.DRILLDOWN]
     m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[1][1].features))
@@ -300,11 +323,43 @@ def measure_linking(engine: Engine, res: Result, say: Say) -> None:
             f"{out.grouping.candidates:,} candidate pairs, {out.grouping.groups:,} groups)")
 
 
+def measure_scoped(engine: Engine, res: Result) -> None:
+    """The overview and a drill-down as the dashboard runs them: its own role, under RLS.
+
+    The same work as :func:`measure_maps`, as a ``leader`` (whole city) and as a
+    ``street`` account (its street), through the application role; interleaved with
+    the owner's runs so that a busy moment of the machine hits both alike.
+    """
+    f = _filters(engine)
+    with engine.connect() as con:
+        street = str(con.execute(sa.text(
+            "SELECT street_code FROM cases WHERE street_code IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar())
+    app = db.make_engine(roles.app_url(engine.url.render_as_string(hide_password=False)))
+    leader, street_account = Scope("leader"), Scope("street", streets=(street,))
+    try:
+        for _ in range(res.runs):
+            res.add("overview_leader_ms", _timed(lambda: overview_once(app, f, leader))[0] * 1000)
+            res.add("overview_owner_ms", _timed(lambda: overview_once(engine, f))[0] * 1000)
+            for key, eng, scope in (("drilldown_leader_ms", app, leader),
+                                    ("drilldown_street_ms", app, street_account),
+                                    ("drilldown_owner_ms", engine, None)):
+                res.add(key, _timed(lambda e=eng, s=scope: drilldown_once(  # type: ignore[misc]
+                    e, f.area(street), scope=s))[0] * 1000)
+    finally:
+        app.dispose()
+
+
 def measure_browser(engine: Engine, res: Result, say: Say) -> None:
     """Navigation to street areas drawn, on a fresh server each run; outside hosts blocked."""
     from playwright.sync_api import sync_playwright
 
     n_streets = 20
+    password = "Bench-Passw0rd!"
+    with engine.begin() as con:
+        con.execute(sa.text("DELETE FROM accounts WHERE name = 'bench-leader'"))
+        auth.add_user(con, "bench-leader", "leader", password=password, must_change=False,
+                      by="propmap bench")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=harness.CHROMIUM,
                                     args=harness.CHROMIUM_ARGS)
@@ -313,6 +368,7 @@ def measure_browser(engine: Engine, res: Result, say: Say) -> None:
                 with harness.running(engine.url.render_as_string(hide_password=False)) as base:
                     page = browser.new_page(viewport={"width": 1920, "height": 1080})
                     outside = harness.block_outside(page, base)
+                    harness.login(page, base, "bench-leader", password, 60_000)
                     t0 = time.perf_counter()
                     page.goto(base)
                     frame = page.frame_locator(harness.MAP_FRAME)
@@ -364,6 +420,8 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         measure_import(engine, path, res, say)
         say(f"总览、下钻、热点（{n:,} 件）…")
         measure_maps(engine, res)
+        say("行级安全的开销（联席会议账号、街道账号）…")
+        measure_scoped(engine, res)
         say(f"热点统计与一事多诉（{n:,} 件）…")
         measure_hotspot_stats(engine, res, say)
         measure_linking(engine, res, say)
@@ -388,6 +446,8 @@ def _fmt(key: str, value: float | None) -> str:
         return f"{value:.1f} ×"
     if key == "payload_growth":
         return f"{value * 100:.1f} %"
+    if key.endswith("_overhead"):
+        return f"{value * 100:+.1f} %"
     return f"{value:,.0f}"
 
 

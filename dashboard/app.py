@@ -17,25 +17,44 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the pat
 
 import streamlit as st  # noqa: E402
 
-from dashboard import common  # noqa: E402
+from dashboard import auth, common, data  # noqa: E402
 
 st.set_page_config(page_title="凯里市物业管理一张图", page_icon="🗺️", layout="wide",
                    initial_sidebar_state="expanded")
 
-PAGES = [
-    st.Page("views/overview.py", title="全市总览", default=True),
-    st.Page("views/drilldown.py", title="街道下钻", url_path="drilldown"),
-    st.Page("views/worklist.py", title="三无小区清单", url_path="worklist"),
-    st.Page("views/hotspots.py", title="隐患热点", url_path="hotspots"),
-    st.Page("views/firms.py", title="物业企业", url_path="firms"),
-    st.Page("views/present.py", title="会议展示", url_path="present"),
+#: Every page, with the kinds of account that may open it (leader, housing and admin: all).
+PAGES: list[tuple[st.Page, tuple[str, ...]]] = [
+    (st.Page("views/overview.py", title="全市总览", default=True), ()),
+    (st.Page("views/drilldown.py", title="街道下钻", url_path="drilldown"), ()),
+    (st.Page("views/worklist.py", title="三无小区清单", url_path="worklist"),
+     ("street", "community")),
+    (st.Page("views/hotspots.py", title="隐患热点", url_path="hotspots"), ()),
+    (st.Page("views/firms.py", title="物业企业", url_path="firms"), ("street", "viewer")),
+    (st.Page("views/present.py", title="会议展示", url_path="present"), ("viewer",)),
+    (st.Page("views/admin.py", title="账号与审计", url_path="admin"), None),
 ]
+OVERSEERS = ("leader", "housing", "admin")
 
-page = st.navigation(PAGES)
+
+def _allowed(kinds: tuple[str, ...] | None, kind: str) -> bool:
+    if kinds is None:  # the admin page
+        return kind == "admin"
+    return kind in OVERSEERS or kind in kinds or not kinds
+
+
+account = auth.gate()
+if account is None:
+    # Nobody logged in: the login form is drawn; no page, figure or download is.
+    st.navigation([p for p, _k in PAGES], position="hidden")
+    st.stop()
+
+page = st.navigation([p for p, kinds in PAGES if _allowed(kinds, account.scope.kind)])
 
 
 @common.guarded
 def _filters() -> bool:
+    data.begin_run(account.scope)  # the data version, read once for everything this run shows
+    auth.sidebar(account)
     st.session_state["filters"] = common.sidebar_filters()
     return True
 

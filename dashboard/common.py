@@ -1,9 +1,6 @@
-"""What every page shares: the engine, cached queries keyed by every filter, the filter
-sidebar, the map widget, error messages and the synthetic-data notice.
-
-``st.cache_data`` is shared by all sessions, so every cached function takes
-the whole :class:`~layers.filters.Filters` (area included) and the database
-URL as arguments: they are the cache key.
+"""What every page shares: the filter sidebar, the map widget, error messages, figures as
+tiles and the synthetic-data notice. The data come from :mod:`dashboard.data` (named
+cached queries keyed by the data version, the scope and the filters).
 """
 
 from __future__ import annotations
@@ -12,24 +9,27 @@ import datetime as dt
 import functools
 import gc
 import json
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import folium
-import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import db
+from dashboard import data
 from geo._errors import PropmapError
 from geo.models import CHANNELS, STATUSES
-from layers import hotspot, registry, stats, worklist
+from geo.scope import Scope
+from layers import registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
+from layers.html import esc
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("propmap.dashboard")
 
 # Once per server process, after the heavy imports: move everything alive now out of
 # the cyclic collector's reach. Without it a full collection, walking every object of
@@ -39,68 +39,43 @@ gc.collect()
 gc.freeze()
 
 CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(encoding="utf-8")
-TTL = 300
 PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
 
 
-@st.cache_resource
-def engine(url: str) -> sa.Engine:
-    """One engine per database URL for the whole server."""
-    return db.make_engine(url)
-
-
-def url() -> str:
-    return db.database_url()
-
-
-def _con() -> sa.Connection:
-    return engine(url()).connect()
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def layer_data(key: str, f: Filters, db_url: str) -> LayerData:
-    with engine(db_url).connect() as con:
-        return registry.get(key).query(con, f)
-
-
 def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
-    """A registered layer and its (cached) data for ``f``."""
-    return registry.get(key), layer_data(key, f, url())
+    """A registered layer and its (cached) data for ``f`` under this run's context."""
+    return registry.get(key), data.layer_data(data.ctx(), key, f)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
-def _stat(name: str, f: Filters | None, db_url: str, args: tuple[Any, ...] = ()) -> Any:
-    fns: dict[str, Callable[..., Any]] = {
-        "meta": lambda con: stats.dataset_meta(con),
-        "synthetic": lambda con: stats.is_synthetic(con),
-        "as_of": lambda con: stats.data_as_of(con),
-        "streets": lambda con: stats.streets(con),
-        "communities": lambda con: stats.communities(con, *args),
-        "categories": lambda con: pd.DataFrame(con.execute(sa.text(
-            "SELECT code, name, theme FROM categories ORDER BY code")).fetchall(),
-            columns=["code", "name", "theme"]),
-        "headline": lambda con: stats.headline(con, f),  # type: ignore[arg-type]
-        "trend": lambda con: stats.weekly_trend(con, f),  # type: ignore[arg-type]
-        "ranking": lambda con: stats.street_ranking(con, f),  # type: ignore[arg-type]
-        "firms": lambda con: stats.firm_table(con, f),  # type: ignore[arg-type]
-        "card": lambda con: stats.compound_card(con, args[0], f),  # type: ignore[arg-type]
-        "worklist": lambda con: worklist.query(con, f),  # type: ignore[arg-type]
-        "hexagons": lambda con: hotspot.hexagons(con, f, *args),  # type: ignore[arg-type]
-        "top_compounds": lambda con: hotspot.top_compounds(con, f, *args),  # type: ignore[arg-type]
-        "open_hazards": lambda con: hotspot.open_hazards(con, f, *args),  # type: ignore[arg-type]
-    }
-    with engine(db_url).connect() as con:
-        return fns[name](con)
+def scope() -> Scope:
+    """The scope of the logged-in account (this run's context)."""
+    return data.ctx().scope
 
 
-def stat(name: str, f: Filters | None = None, *args: Any) -> Any:
-    """A cached non-map query (see :mod:`layers.stats`) for ``f``."""
-    return _stat(name, f, url(), tuple(args))
+def visible_streets() -> dict[str, str]:
+    """Street offices and towns whose figures the account may see: code → name."""
+    sc = scope()
+    return {c: n for c, n in data.street_names(data.ctx()).items() if sc.sees_street(c)}
 
 
-def street_names() -> dict[str, str]:
-    df = stat("streets")
-    return dict(zip(df["code"], df["name"], strict=True))
+def refuse(message: str) -> None:
+    """A clear refusal in place of the page (nothing else is drawn)."""
+    st.error(f"无权查看：{message}")
+    st.stop()
+
+
+def filter_text(f: Filters) -> str:
+    """The filters in force, in Chinese, for the page and the downloads' 说明."""
+    parts = [f"时段 {period_text(f)}"]
+    if f.themes:
+        parts.append("主题 " + "、".join(CATEGORY_THEMES.get(t, t) for t in f.themes))
+    if f.categories:
+        parts.append(f"类别 {len(f.categories)} 项")
+    if f.channels:
+        parts.append("渠道 " + "、".join(CHANNELS.get(c, c) for c in f.channels))
+    if f.statuses:
+        parts.append("状态 " + "、".join(STATUSES.get(s, s) for s in f.statuses))
+    return "；".join(parts)
 
 
 # --- filters ----------------------------------------------------------------
@@ -139,7 +114,8 @@ def sidebar_filters() -> Filters:
     view: the URL gives the widgets their first value, and every run writes
     the current choice back.
     """
-    as_of: dt.date = stat("as_of")
+    c = data.ctx()
+    as_of = data.as_of(c)
     sb = st.sidebar
     sb.markdown("### 筛选")
     days = {str(d): label for label, d in PERIODS.items()} | {"custom": "自定义"}
@@ -158,7 +134,7 @@ def sidebar_filters() -> Filters:
     themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
                             default=_url_list("theme", list(CATEGORY_THEMES)),
                             key="f_themes", placeholder="全部主题")
-    cats = stat("categories")
+    cats = data.categories(c)
     if themes:
         cats = cats[cats["theme"].isin(themes)]
     names = dict(zip(cats["code"], cats["name"], strict=True))
@@ -190,8 +166,7 @@ def filters() -> Filters:
     f = st.session_state.get("filters")
     if isinstance(f, Filters):
         return f
-    as_of: dt.date = stat("as_of")
-    return Filters.year_to(as_of)
+    return Filters.year_to(data.as_of(data.ctx()))
 
 
 def period_text(f: Filters) -> str:
@@ -205,15 +180,20 @@ def setup(title: str, *, presentation: bool = False) -> None:
     st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
     if presentation:
         st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
-    st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{title}</h1>',
+    st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
-    if stat("synthetic"):
+    if data.synthetic(data.ctx()):
         st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
                    "仅城市轮廓与街道名称为真实。")
 
 
 def guarded(fn: F) -> F:
-    """Turn errors into messages staff can act on (the one place that does so)."""
+    """Turn errors into messages staff can act on (the one place in the dashboard that does so).
+
+    A user's error (:class:`PropmapError`) and a database that is down or too slow get
+    their Chinese message; anything else is a bug: the page says so in Chinese, without
+    a traceback or file paths, and the traceback goes to the server log.
+    """
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -227,6 +207,9 @@ def guarded(fn: F) -> F:
             else:
                 st.error("无法连接数据库：请确认数据库已启动（propmap db init），"
                          "或检查 DATABASE_URL 设置。")
+        except Exception:  # a bug: never show a traceback to staff (st.rerun is a BaseException)
+            log.exception("page failed")
+            st.error("页面出错，已记录在服务器日志中。请刷新页面重试；如仍出错，请联系系统管理员。")
         return None
     return wrapper  # type: ignore[return-value]
 
@@ -293,14 +276,14 @@ def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False,
         if v is None:
             return "—"
         return f"{v:,}" if isinstance(v, int) else str(v)
-    tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{fmt(v)}</div>'
-                    f'<div class="l">{label}</div></div>' for label, v, bad in items)
+    tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{esc(fmt(v))}'
+                    f'</div><div class="l">{esc(label)}</div></div>' for label, v, bad in items)
     cls = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "")
     st.markdown(f'<div class="{cls}">{tiles}</div>', unsafe_allow_html=True)
 
 
 def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False) -> None:
-    h = stat("headline", f)
+    h = data.headline(data.ctx(), f)
     share = h["level_share"]
     kpis([
         ("受理（件）", h["received"], False),

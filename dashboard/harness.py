@@ -54,7 +54,11 @@ def running(database_url: str, *, log: IO[str] | None = None,
 
     assets.ensure(say=lambda _m: None)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
+    from geo import roles
+
+    # As propmap serve does: the dashboard knows the application role's URL only.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PROPMAP_APP_DATABASE_URL"] = roles.app_url(database_url)
     proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1"), cwd=APP.parent,
                             env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -102,3 +106,15 @@ def wait_for_map(page: Any, timeout_ms: int = 30_000) -> None:
         'path.leaflet-interactive:not([d="M0 0"])').first.wait_for(timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
+def login(page: Any, base: str, name: str, password: str, timeout_ms: int = 30_000) -> None:
+    """Log in through the dashboard's login form, as a user does."""
+    page.goto(base)
+    page.get_by_label("账号").fill(name, timeout=timeout_ms)
+    page.get_by_label("密码").fill(password, timeout=timeout_ms)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_text("当前用户").first.wait_for(timeout=timeout_ms)
+    # the session cookie, so that the next navigation (a new Streamlit session) stays logged in
+    page.wait_for_function("() => document.cookie.includes('propmap_session=')",
+                           timeout=timeout_ms)

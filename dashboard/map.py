@@ -17,7 +17,9 @@ import numpy as np
 
 from dashboard import assets
 from geo import crs, settings
+from layers import style
 from layers.base import COORD_DECIMALS, Layer, LayerData
+from layers.html import escape_properties
 
 LOCAL_JS = [("leaflet", assets.url("leaflet", "leaflet.js"))]
 LOCAL_CSS = [("leaflet_css", assets.url("leaflet", "leaflet.css"))]
@@ -128,9 +130,15 @@ def build(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]], *,
     system = settings.get("tile_crs")
     legends = []
     for layer, data, options in layers:
-        shown = LayerData(to_tile_datum(copy.deepcopy(data.geojson), system), data.meta)
+        if not data.features:  # nothing to draw under these filters: say so where it would be
+            legends.append(style.swatches(layer.label, [(style.NO_DATA, "无数据")]))
+            continue
+        # Names come from files nobody here controls: every text property is escaped
+        # before folium puts it into labels and tooltips (which it inserts as HTML).
+        shown = LayerData(escape_properties(to_tile_datum(copy.deepcopy(data.geojson), system)),
+                          data.meta)
         layer.render(shown, **options).add_to(m)
-        legends.append(layer.legend(data, **options))
+        legends.append(layer.legend(data, **options))  # legends escape their own text
     return m, "".join(legends)
 
 

@@ -287,3 +287,59 @@ def build(
             t: int(con.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
             for t in ("streets", "communities", "property_firms", "compounds", "cases", "hazards")
         }
+
+
+#: The demo's accounts: (name, kind, display name). Scopes are chosen from the data.
+DEMO_ACCOUNTS = (
+    ("demo-leader", "leader", "联席会议（演示）"),
+    ("demo-housing", "housing", "住建局（演示）"),
+    ("demo-street", "street", None),
+    ("demo-community", "community", None),
+    ("demo-fire", "dept", "消防救援大队（演示）"),
+    ("demo-viewer", "viewer", "会议室大屏（演示）"),
+    ("demo-admin", "admin", "系统管理员（演示）"),
+)
+
+
+def create_accounts(engine: Engine) -> list[tuple[str, str, str, str]]:
+    """One account per kind, with one-time passwords, when the data are only the demo's.
+
+    Returns ``(name, kind, scope, password)`` for each; nothing (and no account) when
+    the database holds anything that is not synthetic, so real data never get
+    default accounts.
+    """
+    from geo import auth
+    from geo.scope import KIND_LABELS
+
+    with engine.begin() as con:
+        real = con.execute(sa.text(
+            "SELECT EXISTS (SELECT 1 FROM streets WHERE NOT synthetic) "
+            "OR EXISTS (SELECT 1 FROM compounds WHERE NOT synthetic) "
+            "OR EXISTS (SELECT 1 FROM cases WHERE NOT synthetic) "
+            "OR NOT EXISTS (SELECT 1 FROM dataset_meta WHERE key = 'synthetic' "
+            "AND value = 'true')")).scalar()
+        if real:
+            return []
+        street, street_name = con.execute(sa.text(
+            "SELECT s.code, s.name FROM compounds x JOIN streets s ON s.code = x.street_code "
+            "WHERE x.is_sanwu GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1")).one()
+        community, community_name = con.execute(sa.text(
+            "SELECT m.id, m.name FROM cases c JOIN communities m ON m.id = c.community_id "
+            "WHERE m.street_code = :s GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1"),
+            {"s": street}).one()
+        con.execute(sa.text("DELETE FROM accounts WHERE name LIKE 'demo-%'"))
+        out = []
+        for name, kind, display in DEMO_ACCOUNTS:
+            kw: dict[str, object] = {}
+            scope = "全市"
+            if kind == "street":
+                kw, display, scope = {"streets": (street,)}, f"{street_name}（演示）", street_name
+            elif kind == "community":
+                kw = {"community": int(community)}
+                display, scope = f"{community_name}（演示）", f"{street_name}{community_name}"
+            elif kind == "dept":
+                kw, scope = {"dept": "fire"}, "消防救援大队"
+            pw = auth.add_user(con, name, kind, display_name=display, by="propmap demo",
+                               **kw)  # type: ignore[arg-type]
+            out.append((name, KIND_LABELS[kind], scope, pw))
+    return out

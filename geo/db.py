@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from geo import settings
+from geo import roles, settings
 from geo._errors import DatabaseSetupError
 
 Say = Callable[[str], None]
@@ -56,25 +56,6 @@ def _run(cmd: list[str], *, check: bool = True, env: dict[str, str] | None = Non
             f"命令执行失败：{' '.join(cmd)}\n{proc.stderr.strip() or proc.stdout.strip()}"
         )
     return proc.stdout
-
-
-def _as_postgres(sql: str, dbname: str = "postgres") -> str:
-    return _run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "psql",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAt",
-            "-d",
-            dbname,
-            "-c",
-            sql,
-        ]
-    )
 
 
 def _pg_major() -> str:
@@ -121,8 +102,14 @@ def _ensure_cluster(major: str, port: int, say: Say) -> None:
             time.sleep(0.2)
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _ready(con: sa.Connection) -> bool:
+    """Whether the local database is prepared: PostGIS, a non-superuser owner, every role."""
+    names = [roles.app_role(), *(roles.scope_role(k) for k in roles.SCOPE_KINDS)]
+    return bool(con.execute(sa.text("""
+        SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')
+           AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+           AND (SELECT count(*) FROM pg_roles WHERE rolname = ANY (CAST(:n AS text[]))) = :k
+    """), {"n": names, "k": len(names)}).scalar())
 
 
 def ensure_local(url: str | None = None, say: Say = print) -> str:
@@ -146,7 +133,7 @@ def ensure_local(url: str | None = None, say: Say = print) -> str:
     probe = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with probe.connect() as con:
-            if con.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname='postgis'")).first():
+            if _ready(con) and roles.password_file(u).is_file():
                 return url
     except sa.exc.OperationalError:
         pass
@@ -155,23 +142,39 @@ def ensure_local(url: str | None = None, say: Say = print) -> str:
     major = _pg_major()
     if not os.path.exists(f"/usr/share/postgresql/{major}/extension/postgis.control"):
         _apt_install(POSTGIS_PACKAGE.format(major=major), say)
-    _ensure_cluster(major, u.port or 5432, say)
+    port = u.port or 5432
+    _ensure_cluster(major, port, say)
     user, password, dbname = (
         u.username or "propmap",
         u.password or "propmap",
         u.database or "propmap",
     )
-    if not _as_postgres(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'").strip():
-        say(f"创建数据库角色 {user} …")
-        # Superuser on the local development cluster only: benchmarks create and drop
-        # scratch databases with the postgis extension, which needs it.
-        _as_postgres(f"CREATE ROLE {_quote_ident(user)} LOGIN SUPERUSER PASSWORD '{password}'")
-    if not _as_postgres(f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'").strip():
+
+    def admin(sql: str, database: str = "postgres") -> str:
+        return roles.admin_psql(sql, port=port, dbname=database).strip()
+
+    q, lit = roles.quote_ident, roles.quote_literal
+    found = admin(f"SELECT rolsuper FROM pg_roles WHERE rolname = {lit(user)}")
+    if not found:
+        say(f"创建数据库角色 {user}（可建库，非超级用户）…")
+        admin(f"CREATE ROLE {q(user)} LOGIN NOSUPERUSER CREATEDB PASSWORD {lit(password)}")
+    elif found == "t":
+        # Earlier versions made the local role a superuser; least privilege: it owns the
+        # tables and may create (scratch) databases, nothing more.
+        say(f"撤销数据库角色 {user} 的超级用户权限（保留建库权限）…")
+        admin(f"ALTER ROLE {q(user)} NOSUPERUSER CREATEDB")
+    # PostGIS is not a trusted extension: installed by the administrator in template1,
+    # every database the owner creates (tests, benchmarks) has it already.
+    if not admin("SELECT 1 FROM pg_extension WHERE extname = 'postgis'", "template1"):
+        say("在模板库 template1 中启用 postgis 扩展 …")
+        admin("CREATE EXTENSION IF NOT EXISTS postgis", "template1")
+    if not admin(f"SELECT 1 FROM pg_database WHERE datname = {lit(dbname)}"):
         say(f"创建数据库 {dbname} …")
-        _as_postgres(f"CREATE DATABASE {_quote_ident(dbname)} OWNER {_quote_ident(user)}")
-    if not _as_postgres("SELECT 1 FROM pg_extension WHERE extname='postgis'", dbname).strip():
+        admin(f"CREATE DATABASE {q(dbname)} OWNER {q(user)}")
+    if not admin("SELECT 1 FROM pg_extension WHERE extname = 'postgis'", dbname):
         say(f"在 {dbname} 中启用 postgis 扩展 …")
-        _as_postgres("CREATE EXTENSION IF NOT EXISTS postgis", dbname)
+        admin("CREATE EXTENSION IF NOT EXISTS postgis", dbname)
+    roles.provision_local(u, say)
     return url
 
 
@@ -186,7 +189,7 @@ def create_database(url: str, say: Say = print) -> None:
         ).first()
         if not exists:
             say(f"创建数据库 {u.database} …")
-            con.execute(sa.text(f"CREATE DATABASE {_quote_ident(u.database or '')}"))
+            con.execute(sa.text(f"CREATE DATABASE {roles.quote_ident(u.database or '')}"))
     eng.dispose()
     eng = sa.create_engine(u, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with eng.connect() as con:
@@ -202,6 +205,6 @@ def drop_database(url: str) -> None:
     )
     with eng.connect() as con:
         con.execute(
-            sa.text(f"DROP DATABASE IF EXISTS {_quote_ident(u.database or '')} WITH (FORCE)")
+            sa.text(f"DROP DATABASE IF EXISTS {roles.quote_ident(u.database or '')} WITH (FORCE)")
         )
     eng.dispose()

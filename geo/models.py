@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -394,7 +395,73 @@ case_events = Table(
 Index("ix_case_events_case_id", case_events.c.case_id, case_events.c.at)
 
 
-# --- Repeats and multi-channel complaints (migration 0007) -----------------------
+# --- Accounts and audit (migration 0009) -------------------------------------------------
+
+ACCOUNT_KINDS = {
+    "leader": "联席会议", "housing": "住建局", "street": "街道/镇", "community": "社区",
+    "dept": "职能部门", "viewer": "会议大屏", "admin": "系统管理员",
+}
+
+department_themes = Table(
+    "department_themes",
+    metadata,
+    Column("dept", String(32), ForeignKey("departments.code"), primary_key=True),
+    Column("theme", String(10), primary_key=True),
+    CheckConstraint(_in("theme", HAZARD_THEMES), name="theme"),
+    comment="部门监管的隐患主题（全市）：消防救援大队—消防，市场监管局—电梯，公安—治安",
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("display_name", Text),
+    Column("role", String(12), nullable=False),
+    Column("streets", ARRAY(String(12)), nullable=False, server_default="{}"),
+    Column("community_id", Integer, ForeignKey("communities.id", ondelete="SET NULL")),
+    Column("dept", String(32), ForeignKey("departments.code")),
+    Column("pw_hash", Text, nullable=False),
+    Column("must_change", Boolean, nullable=False, server_default="true"),
+    Column("disabled", Boolean, nullable=False, server_default="false"),
+    Column("failed_count", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("oidc_subject", Text, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_login_at", DateTime(timezone=True)),
+    CheckConstraint(_in("role", ACCOUNT_KINDS), name="role"),
+    CheckConstraint("(role = 'street') = (cardinality(streets) > 0)", name="street_scope"),
+    CheckConstraint("(role = 'community') = (community_id IS NOT NULL)", name="community_scope"),
+    CheckConstraint("(role = 'dept') = (dept IS NOT NULL)", name="dept_scope"),
+    CheckConstraint("pw_hash LIKE '$argon2id$%'", name="argon2"),
+    comment="看板账号：类型、辖区范围、Argon2 口令散列与锁定状态",
+)
+
+AUDIT_EVENTS = {
+    "login": "登录", "login_failed": "登录失败", "lockout": "账号锁定", "logout": "退出",
+    "session_expired": "会话超时", "password_changed": "修改密码", "password_reset": "重置密码",
+    "account_created": "创建账号", "account_disabled": "停用账号",
+    "account_enabled": "启用账号", "scope_changed": "变更范围", "download": "下载",
+    "export": "导出", "write": "写入",
+}
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False,
+           server_default=text("clock_timestamp()")),
+    Column("account", Text),
+    Column("role", Text),
+    Column("event", String(24), nullable=False),
+    Column("detail", JSONB, nullable=False, server_default="{}"),
+    comment="审计日志（只追加）：登录、失败、锁定、下载与导出、写入",
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_account", audit_log.c.account, audit_log.c.at)
+
+
+# --- Repeats and multi-channel complaints (migration 0010) -----------------------
 
 cases.append_column(Column(
     "repeat_of", BigInteger, ForeignKey("cases.id", ondelete="SET NULL"),
@@ -408,7 +475,7 @@ Index("ix_cases_repeat_of", cases.c.repeat_of, postgresql_where=cases.c.repeat_o
 Index("ix_cases_complaint_group", cases.c.complaint_group,
       postgresql_where=cases.c.complaint_group.isnot(None))
 for _ix in cases.indexes:
-    # The covering indexes of migration 0003 carry the new columns (see migration 0007).
+    # The covering indexes of migration 0003 carry the new columns (see migration 0010).
     if _ix.name == "ix_cases_street_received":
         _ix.dialect_options["postgresql"]["include"] = [
             *_ix.dialect_options["postgresql"]["include"], "id", "repeat_of", "complaint_group"]

@@ -59,8 +59,13 @@ def kaili_outline() -> MultiPolygon:
     return out if isinstance(out, MultiPolygon) else MultiPolygon([out])
 
 
+def department_themes() -> list[dict[str, str]]:
+    """Which department supervises which hazard theme city-wide (``department-themes.csv``)."""
+    return _rows("department-themes.csv")
+
+
 def load(con: sa.Connection) -> None:
-    """Upsert departments and categories from the reference CSVs."""
+    """Upsert departments, categories and department themes from the reference CSVs."""
     con.execute(
         sa.text(
             "INSERT INTO departments (code, name, policy_item) VALUES (:code, :name, :policy_item) "
@@ -81,3 +86,11 @@ def load(con: sa.Connection) -> None:
         ),
         categories(),
     )
+    if con.execute(sa.text("SELECT to_regclass('department_themes')")).scalar():
+        themes = department_themes()
+        con.execute(sa.text("DELETE FROM department_themes WHERE (dept, theme) NOT IN "
+                            "(SELECT d, t FROM unnest(CAST(:d AS text[]), CAST(:t AS text[])) "
+                            "AS u(d, t))"),
+                    {"d": [r["dept"] for r in themes], "t": [r["theme"] for r in themes]})
+        con.execute(sa.text("INSERT INTO department_themes (dept, theme) VALUES (:dept, :theme) "
+                            "ON CONFLICT DO NOTHING"), themes)

@@ -24,6 +24,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as con:
         con.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
         command.upgrade(_config(con), revision)
+        apply_grants(con)
+
+
+def apply_grants(con: sa.Connection) -> None:
+    """(Re)grant what each propmap role may read (``propmap_apply_grants``, when migrated)."""
+    if con.execute(sa.text("SELECT to_regprocedure('propmap_apply_grants()')")).scalar():
+        con.execute(sa.text("SELECT propmap_apply_grants()"))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -29,6 +29,26 @@ tile_crs
     ``gcj02`` the layers are shifted to match the tiles.
 tile_attribution
     Attribution text shown for the tiles.
+app_database_url
+    SQLAlchemy URL the dashboard connects with: a role that is neither
+    superuser nor table owner (see :mod:`geo.roles`). Unset on the local
+    default cluster, where propmap creates that role itself.
+role_prefix
+    Prefix of the PostgreSQL roles propmap uses (``<prefix>_app`` for the
+    dashboard, ``<prefix>_leader`` … for the kinds of account).
+state_dir
+    Directory for local state only root reads (the local application role's
+    password).
+login_max_failures
+    Failed logins in a row after which an account is locked.
+login_lockout_minutes
+    How long a locked account stays locked.
+session_idle_minutes
+    A dashboard session without activity for this long is logged out.
+auth_mode
+    ``password`` (default: accounts with Argon2 passwords in the database) or
+    ``oidc`` (the city's identity provider through Streamlit's ``st.login``;
+    accounts are matched by their OIDC subject or e-mail).
 """
 
 from __future__ import annotations
@@ -55,6 +75,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tile_url", "", "底图瓦片地址模板（天地图或内网瓦片服务）；留空则无底图"),
     Setting("tile_crs", "wgs84", "底图坐标系：wgs84 或 gcj02"),
     Setting("tile_attribution", "", "底图署名"),
+    Setting("app_database_url", "", "看板连接数据库所用的地址（非超级用户、非表属主的专用角色）"),
+    Setting("role_prefix", "propmap", "propmap 使用的数据库角色名前缀"),
+    Setting("state_dir", "~/.local/state/propmap", "本机状态目录（保存看板数据库角色的密码）"),
+    Setting("login_max_failures", 5, "连续登录失败多少次后锁定账号"),
+    Setting("login_lockout_minutes", 15.0, "账号锁定时长（分钟）"),
+    Setting("session_idle_minutes", 30.0, "看板会话空闲多久后自动退出（分钟）"),
+    Setting("auth_mode", "password", "登录方式：password（账号密码）或 oidc（统一身份认证）"),
 )
 
 

@@ -78,7 +78,14 @@ def frame(con: sa.Connection, sql: str, params: Mapping[str, Any] | None = None)
     # Column by column: pandas inspects every row object when given rows (70 ms for the
     # 10,000 grid cells of the heat layer at 1M cases), a column tuple at once (2 ms).
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
-    return pd.DataFrame({c: list(v) for c, v in zip(cols, columns, strict=True)}, columns=cols)
+    return pd.DataFrame({c: _floats(v) for c, v in zip(cols, columns, strict=True)}, columns=cols)
+
+
+def _floats(values: tuple[Any, ...]) -> list[Any]:
+    """A column with SQL ``numeric`` values (rates, ``round(...)``) as floats, for display."""
+    if any(isinstance(v, decimal.Decimal) for v in values):
+        return [float(v) if isinstance(v, decimal.Decimal) else v for v in values]
+    return list(values)
 
 
 def _plain(v: Any) -> Any:

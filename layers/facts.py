@@ -73,8 +73,16 @@ def _count(con: sa.Connection, f: Filters, key: tuple[Any, ...]) -> pd.DataFrame
 
 
 def _keys(con: sa.Connection, f: Filters) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """Memo keys of ``f``'s city-wide and street facts (one read of the data version)."""
-    base = (con.engine.url.render_as_string(hide_password=True), data_version(con))
+    """Memo keys of ``f``'s city-wide and street facts: database, data version, scope, filters.
+
+    The scope is the one the transaction runs under (:meth:`geo.scope.Scope.apply`), read
+    from the database together with the version, so two accounts of different scope never
+    share a result, whatever the caller passes.
+    """
+    version, scope = con.execute(sa.text(
+        "SELECT version, current_user || ':' || coalesce(current_setting('propmap.scope_key', "
+        "true), '') FROM data_version WHERE id = 1")).one()
+    base = (con.engine.url.render_as_string(hide_password=True), int(version), scope)
     return (*base, f.area(None, None)), (*base, f.area(f.street, None))
 
 

@@ -74,7 +74,7 @@ def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
 
 
 def legend(data: LayerData, **_: Any) -> str:
-    items = [(c, f"{LEVELS[k]}级待办") for k, c in style.LEVEL_COLORS.items()]
+    items = [(c, f"{LEVELS[k].removesuffix('级')}级待办") for k, c in style.LEVEL_COLORS.items()]
     html = style.swatches("待办工单", items, shape="dot")
     note = '<div class="pm-legend-row">黑圈：已超期</div>'
     total, shown = data.meta.get("total", 0), data.meta.get("shown", 0)

@@ -35,6 +35,7 @@ WITH {{counts}}, h AS (
     FROM compounds GROUP BY street_code
 )
 SELECT 'street' AS kind, s.code, s.name, s.kind AS street_kind,
+       (propmap_scope_streets() IS NULL OR s.code = ANY (propmap_scope_streets())) AS in_scope,
        coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
        coalesce(k.overdue, 0) AS overdue,
        coalesce(h.households, 0) AS households, coalesce(h.compounds, 0) AS compounds,
@@ -64,13 +65,19 @@ def query(con: sa.Connection, f: Filters) -> LayerData:
     counts, params = facts.cte(con, area, "street_code",
                                measures=("received", "pending", "overdue", "closed"))
     gj = features(con, SQL.format(counts=counts), params)
+    for ft in gj["features"]:
+        p = ft["properties"]
+        if not p.pop("in_scope"):  # another area's outline, for orientation: no figures
+            for k in ("received", "pending", "overdue", "per_1000", "closure_rate"):
+                p[k] = None
     return LayerData(gj, {"selected": f.street, "partial": partial})
 
 
 def _bounds(data: LayerData, measure: str) -> list[float]:
     if MEASURES[measure][1] == "%":
         return [20.0, 40.0, 60.0, 80.0, 100.0]
-    return style.breaks([ft["properties"][measure] or 0 for ft in data.features])
+    return style.breaks([ft["properties"][measure] or 0 for ft in data.features
+                         if not isinstance(ft["properties"][measure], str)])
 
 
 def _palette(measure: str) -> tuple[str, ...]:
@@ -95,6 +102,11 @@ def render(data: LayerData, *, measure: str | None = "pending", labels: bool = T
         for ft in data.features:
             p = ft["properties"]
             p["fill"] = style.classify(p[measure], bounds, palette)
+    for ft in data.features:  # another area's figures are not shown, not zero
+        p = ft["properties"]
+        for k in ("received", "pending", "overdue", measure):
+            if p.get(k) is None:
+                p[k] = "—"
     fg = folium.FeatureGroup(name="街道/镇", show=True)
     label, unit, _good = MEASURES[measure]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from layers.html import esc
+
 #: Sequential palette (ColorBrewer YlOrRd, 5 classes) for counts and rates.
 SEQUENTIAL = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 #: Reversed for measures where high is good (closure rate).
@@ -95,13 +97,13 @@ def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box"
     """An HTML legend: ``title`` and rows of (colour, label), in ``columns`` columns."""
     radius = "50%" if shape == "dot" else "3px"
     rows = "".join(
-        f'<div class="pm-legend-row"><span class="pm-swatch" style="background:{c};'
-        f'border-radius:{radius}"></span>{label}</div>'
+        f'<div class="pm-legend-row"><span class="pm-swatch" style="background:{esc(c)};'
+        f'border-radius:{radius}"></span>{esc(label)}</div>'
         for c, label in items
     )
     if columns > 1:
         rows = f'<div style="columns:{columns};column-gap:12px">{rows}</div>'
-    return f'<div class="pm-legend"><div class="pm-legend-title">{title}</div>{rows}</div>'
+    return f'<div class="pm-legend"><div class="pm-legend-title">{esc(title)}</div>{rows}</div>'
 
 
 def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL,

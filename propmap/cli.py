@@ -6,11 +6,12 @@ message and an exit code; everything below raises, nothing below prints errors.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,6 +51,16 @@ def _engine(init: bool = True) -> Any:
     return engine
 
 
+@contextlib.contextmanager
+def _db() -> Iterator[Any]:
+    """The prepared engine, disposed after the command (no connection left open)."""
+    engine = _engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="propmap")
 def main() -> None:
@@ -70,6 +81,18 @@ def db_init() -> None:
     engine = _engine()
     _say(f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}，"
          f"结构版本 {schema.current(engine)}")
+
+
+@db.command("roles")
+def db_roles() -> None:
+    """Print the SQL a database administrator runs once to create propmap's roles."""
+    from geo import roles
+
+    click.echo("-- 由数据库管理员（超级用户）执行一次；之后设置 PROPMAP_APP_DATABASE_URL 为以 "
+               f"{roles.app_role()} 连接的地址，再执行 propmap db init。")
+    click.echo(roles.roles_sql(None))
+    click.echo(f"-- ALTER ROLE {roles.quote_ident(roles.app_role())} PASSWORD '…';"
+               "  -- 请设置一个强密码")
 
 
 @db.command("url")
@@ -101,6 +124,15 @@ def demo(seed: int, n_cases: int, as_of: str | None) -> None:
     counts = demo_mod.build(engine, seed=seed, n_cases=n_cases, as_of=day, say=_say)
     _say(f"演示数据已生成（{time.perf_counter() - t0:.1f} 秒，合成数据）：" + "，".join(
         f"{k} {v:,}" for k, v in counts.items()))
+    _print_demo_accounts(demo_mod.create_accounts(engine))
+
+
+def _print_demo_accounts(accounts: list[tuple[str, str, str, str]]) -> None:
+    """The demo's accounts and their one-time passwords (shown once, changed at first login)."""
+    click.echo("演示账号（一次性密码，首次登录须修改；"
+               "忘记时用 propmap user reset-password 账号）：")
+    for name, kind, scope, pw in accounts:
+        click.echo(f"  {name:<16} {kind:<6} {scope:<24} {pw}")
 
 
 @main.command("export")
@@ -114,9 +146,15 @@ def demo(seed: int, n_cases: int, as_of: str | None) -> None:
 def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
     """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx."""
     from etl import export
+    from geo import auth
+    from propmap.cli_accounts import _operator
 
-    engine = _engine()
-    n = export.export(engine, layer, fmt, output, street=street)
+    with _db() as engine:
+        n = export.export(engine, layer, fmt, output, street=street)
+        with engine.begin() as con:
+            auth.audit(con, "export", {"what": layer, "format": fmt, "file": str(output),
+                                       "rows": n, "filters": {"street": street}},
+                       account=_operator(), role="operator")
     _say(f"已导出 {n:,} 条到 {output}")
 
 
@@ -163,17 +201,26 @@ def serve(port: int, demo_if_empty: bool, headless: bool) -> None:
 
         _say("数据库为空，先生成演示数据 …")
         demo_mod.build(engine, seed=42, n_cases=20_000, as_of=dt.date.today(), say=_say)
+        _print_demo_accounts(demo_mod.create_accounts(engine))
     assets.ensure(say=_say)
     _say(f"看板地址：http://localhost:{port}")
-    env = {**os.environ, "DATABASE_URL": str(engine.url.render_as_string(hide_password=False))}
+    from geo import roles
+
+    # The dashboard gets the application role's URL only, never the owner's.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PROPMAP_APP_DATABASE_URL"] = roles.app_url(
+        engine.url.render_as_string(hide_password=False))
     cmd = harness.streamlit_command(port, headless=headless)
     sys.exit(subprocess.call(cmd, env=env, cwd=harness.APP.parent))
 
 
+from propmap.cli_accounts import audit_group, user_group  # noqa: E402
 from propmap.cli_intake import import_group, quarantine_group  # noqa: E402
 
 main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")
+main.add_command(user_group, "user")
+main.add_command(audit_group, "audit")
 
 from propmap.cli_hotspots import hotspots as hotspots_command  # noqa: E402
 

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import Engine
 
-from propmap.cli import _engine, _say, _user_errors
+from propmap.cli import _db, _say, _user_errors
 
 if TYPE_CHECKING:
     from etl.intake.accounting import ImportResult
 
 _STEPS = {"cases": ["读取文件", "解析与定位", "空间归属", "升级规则", "隔离与记账"]}
 _LONG_FILE_BYTES = 5 << 20
-
-
-@contextlib.contextmanager
-def _db() -> Iterator[Engine]:
-    """The prepared engine, disposed after the command (no connection left open)."""
-    engine = _engine()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _report(result: ImportResult, as_json: bool) -> None:

@@ -28,14 +28,6 @@ TIMEOUT_MS = 45_000
 
 
 @pytest.fixture(scope="module")
-def server(demo: Engine) -> Iterator[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "streamlit-test.log", "w") as log, harness.running(
-            demo.url.render_as_string(hide_password=False), log=log) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -46,13 +38,17 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, server: str,  # type: ignore[no-untyped-def]
+def page(browser, server: str, accounts: dict[str, str],  # type: ignore[no-untyped-def]
          request: pytest.FixtureRequest) -> Iterator[tuple[object, list[str]]]:
+    """A logged-in (leader) browser page, every request to another host blocked."""
+    from tests.conftest import TEST_PASSWORD
+
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN",
                                   accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     blocked = block_outside(pg, server)
+    harness.login(pg, server, accounts["leader"], TEST_PASSWORD, TIMEOUT_MS)
     failed = True
     try:
         yield pg, blocked

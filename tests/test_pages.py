@@ -16,8 +16,9 @@ PAGES = ["views/overview.py", "views/drilldown.py", "views/worklist.py", "views/
 
 @pytest.fixture
 def app(demo: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
-    yield AppTest.from_file(APP, default_timeout=60)
+    from tests.conftest import app_test
+
+    yield app_test(demo, monkeypatch)  # type: ignore[misc]
 
 
 def _texts(at: AppTest) -> str:
@@ -99,6 +100,7 @@ def test_filters_change_the_figures(app: AppTest) -> None:
 def test_a_shared_link_reproduces_the_filters(app: AppTest) -> None:
     default = _texts(_run(app, PAGES[0]))
     at = AppTest.from_file(APP, default_timeout=60)  # a new session opening the link
+    at.session_state["account"] = app.session_state["account"]
     at.query_params.update({"period": "30", "channel": "12345,mailbox", "theme": "fire"})
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -10,9 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, data
 from dashboard import map as pmap
 from layers import registry
+from layers.html import esc
 
 
 def _int(v: str | None) -> int | None:
@@ -45,20 +46,21 @@ def breadcrumb(street: str | None, street_name: str | None, community: int | Non
 def compound_card(card: dict[str, Any]) -> None:
     flag = '<span class="pm-sanwu">三无小区</span>' if card["is_sanwu"] else ""
     old = "（老旧小区）" if card["is_old"] else ""
-    firm = card["firm"] or "无"
+    firm = esc(card["firm"] or "无")
     if card["firm"]:
-        firm += f"（信用 {card['credit_rating'] or '—'}" + (
+        firm += f"（信用 {esc(card['credit_rating'] or '—')}" + (
             "，红榜" if card["list_status"] == "red" else
             "，黑榜" if card["list_status"] == "black" else "") + "）"
     rows = [
-        ("小区", f"{card['name']} {flag}"), ("地址", card["address"] or "—"),
-        ("所属", f"{card['street'] or '—'} › {card['community'] or '—'}"),
-        ("建成年份", f"{card['build_year'] or '—'}{old}"),
-        ("户数 / 楼栋", f"{card['households'] or 0} 户 / {card['buildings'] or 0} 栋"),
-        ("管理方式", card["mode_label"]), ("物业企业", firm),
-        ("业主组织", card["committee_label"]), ("主管部门", card["competent_dept"] or "无"),
+        ("小区", f"{esc(card['name'])} {flag}"), ("地址", esc(card["address"] or "—")),
+        ("所属", f"{esc(card['street'] or '—')} › {esc(card['community'] or '—')}"),
+        ("建成年份", f"{esc(card['build_year'] or '—')}{old}"),
+        ("户数 / 楼栋", f"{esc(card['households'] or 0)} 户 / {esc(card['buildings'] or 0)} 栋"),
+        ("管理方式", esc(card["mode_label"])), ("物业企业", firm),
+        ("业主组织", esc(card["committee_label"])),
+        ("主管部门", esc(card["competent_dept"] or "无")),
     ]
-    html = "<br>".join(f"<b>{k}</b>{v}" for k, v in rows)
+    html = "<br>".join(f"<b>{k}</b>{v}" for k, v in rows)  # values escaped above
     st.markdown(f'<div class="pm-card">{html}</div>', unsafe_allow_html=True)
     st.markdown("**隐患**")
     if card["hazards"].empty:
@@ -74,11 +76,20 @@ def compound_card(card: dict[str, Any]) -> None:
 def main() -> None:
     common.setup("街道下钻")
     f0 = common.filters()
-    names = common.street_names()
+    names = common.visible_streets()
+    sc = common.scope()
     qp = st.query_params
+    if qp.get("street") and qp.get("street") not in names:
+        common.refuse("该街道/镇不在您的辖区内。")
+    if not qp.get("street") and len(sc.streets) == 1 and not sc.city_wide:
+        common.navigate(street=sc.streets[0])  # an area account starts at its own area
     street = qp.get("street") if qp.get("street") in names else None
     community = _int(qp.get("community")) if street else None
     compound = _int(qp.get("compound")) if street else None
+    if sc.community_id is not None and street:
+        if community is not None and community != sc.community_id:
+            common.refuse("该社区不在您的辖区内。")
+        community = sc.community_id
 
     pick_col, crumb_col = st.columns([1, 3], vertical_alignment="bottom")
     options = ["", *names]
@@ -90,12 +101,14 @@ def main() -> None:
 
     comm_names: dict[int, str] = {}
     if street:
-        cdf = common.stat("communities", None, street)
+        cdf = data.communities(data.ctx(), street)
         comm_names = dict(zip(cdf["id"].astype(int), cdf["name"], strict=True))
         if community not in comm_names:
             community = None
     f = f0.area(street, community)
-    card = common.stat("card", f, compound) if compound is not None else None
+    card = data.compound_card(data.ctx(), f, compound) if compound is not None else None
+    if compound is not None and (card is None or card["street_code"] != street):
+        common.refuse("该小区不在您的辖区内，或已不存在。")
     # a compound chosen at street level still shows its community in the breadcrumb and on the map
     home = community if community is not None or not card else _int(str(card["community_id"]))
     with crumb_col:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, data
 from dashboard import map as pmap
 
 
@@ -19,7 +19,7 @@ def main() -> None:
     m, legend = pmap.build(drawn, bounds=pmap.city_bounds(streets.features))
     common.show_map(m, legend, key="firms", height=640, legend_width=0.3)
     st.subheader("各物业企业服务情况")
-    st.dataframe(common.stat("firms", f), hide_index=True, width="stretch", height=560)
+    st.dataframe(data.firm_table(data.ctx(), f), hide_index=True, width="stretch", height=560)
 
 
 if __name__ == "__main__":

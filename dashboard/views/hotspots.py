@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import auth, common, data
 from dashboard import map as pmap
 from geo import sheets
 from layers import heat, registry
@@ -22,14 +22,17 @@ def main() -> None:
                                  format_func=lambda k: HOTSPOT_LABELS[k],
                                  default="fire", key="hs_theme") or "fire"
     f = f0.with_(themes=(theme,), categories=())
-    hexes = common.stat("hexagons", f, theme)
-    top = common.stat("top_compounds", f, theme)
-    open_hz = common.stat("open_hazards", f, theme)
+    hexes = data.hotspot_hexagons(data.ctx(), f, theme)
+    top = data.hotspot_top_compounds(data.ctx(), f, theme)
+    open_hz = data.hotspot_open_hazards(data.ctx(), f, theme)
     overdue = int((open_hz["超期天数"] > 0).sum()) if len(open_hz) else 0
-    common.kpis([(f"期内{HOTSPOT_LABELS[theme]}诉求", hexes.meta["cases"], False),
+    received = data.headline(data.ctx(), f)["received"]
+    common.kpis([(f"期内{HOTSPOT_LABELS[theme]}诉求", received, False),
                  ("期内发现隐患", hexes.meta["hazards"], False),
-                 ("未整改隐患", len(open_hz), False), ("其中超期", overdue, overdue > 0)])
-    st.caption(f"时段：{common.period_text(f)}　·　六边形约 0.7 平方公里，颜色为诉求与隐患合计")
+                 ("未整改隐患", len(open_hz), False), ("其中逾期未整改", overdue, overdue > 0)])
+    unlocated = received - hexes.meta["cases"]
+    st.caption(f"时段：{common.period_text(f)}　·　六边形约 0.7 平方公里，颜色为诉求与隐患合计"
+               + (f"　·　{unlocated:,} 件诉求无位置，未上图" if unlocated else ""))
 
     streets_layer, streets = common.layer("street_areas", f)
     drawn: list[tuple[Layer, LayerData, dict[str, Any]]] = [
@@ -45,13 +48,14 @@ def main() -> None:
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(busy) or pmap.bounds_of(streets.features))
     common.show_map(m, legend, key=f"hs-{theme}", height=600)
 
-    data = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
+    xlsx_bytes = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
                          [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
-                          *(["演示数据（合成）"] if common.stat("synthetic") else [])])
-    st.download_button("下载热点与隐患清单（Excel）", data=data,
-                       file_name=f"{HOTSPOT_LABELS[theme]}热点.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="hs_download")
+                          *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])])
+    auth.download_button("下载热点与隐患清单（Excel）", xlsx_bytes,
+                         f"{HOTSPOT_LABELS[theme]}热点.xlsx", what="hotspots",
+                         rows=len(top) + len(open_hz),
+                         filters={"theme": theme, "period": common.period_text(f)},
+                         key="hs_download")
     left, right = st.columns([2, 3])
     with left:
         st.subheader("热点小区（重复发生地）")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, data
 from dashboard import map as pmap
 from layers import registry
 from layers.street_areas import MEASURES
@@ -27,8 +27,8 @@ def main() -> None:
     drawn = [(streets_layer, streets, {"measure": measure})]
     for key in registry.OVERVIEW_OPTIONAL:
         if key in optional:
-            lyr, data = common.layer(key, f)
-            drawn.append((lyr, data, {}))
+            lyr, layer_data = common.layer(key, f)
+            drawn.append((lyr, layer_data, {}))
     m, legend = pmap.build(drawn, bounds=pmap.city_bounds(streets.features))
     clicked = common.show_map(m, legend, key=common.nav_key("overview"), height=640)
     if clicked and clicked.get("kind") == "street":
@@ -38,7 +38,7 @@ def main() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("每周受理趋势")
-        trend = common.stat("trend", f)
+        trend = data.weekly_trend(data.ctx(), f)
         if trend.empty:
             st.info("该时段没有工单。")
         else:
@@ -47,7 +47,9 @@ def main() -> None:
                           height=300)
     with right:
         st.subheader("街道/镇排名（按超期）")
-        st.dataframe(common.stat("ranking", f), hide_index=True, height=300,
+        ranking = data.street_ranking(data.ctx(), f)
+        shown = set(common.visible_streets().values())
+        st.dataframe(ranking[ranking["街道/镇"].isin(shown)], hide_index=True, height=300,
                      width="stretch")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import auth, common, data
 from dashboard import map as pmap
 from geo import sheets
 from layers import worklist
@@ -14,16 +14,18 @@ from layers import worklist
 def main() -> None:
     common.setup("三无小区与老旧小区工作清单")
     f0 = common.filters()
-    names = common.street_names()
+    names = common.visible_streets()
     codes = list(names)
     current = st.query_params.get("street")
+    if current and current not in names:
+        common.refuse("该街道/镇不在您的辖区内。")
     street: str = st.selectbox("街道办事处/镇", codes,
                                index=codes.index(current) if current in names else 0,
                                format_func=lambda c: names[c], key="wl_street") or codes[0]
     if street != current:
         st.query_params["street"] = street
     f = f0.area(street)
-    ranked = common.stat("worklist", f)
+    ranked = data.worklist_ranked(data.ctx(), f)
     table = worklist.table(ranked)
     n_sanwu = int(ranked["is_sanwu"].sum()) if len(ranked) else 0
     common.kpis([("清单小区", len(ranked), False), ("其中三无", n_sanwu, n_sanwu > 0),
@@ -31,16 +33,17 @@ def main() -> None:
                  ("未整改隐患", int(ranked["open_hazards"].sum()) if len(ranked) else 0, False)])
     st.caption(f"时段：{common.period_text(f)}　·　" + " ".join(worklist.explanation()))
 
-    data = sheets.workbook(
+    xlsx_bytes = sheets.workbook(
         [(f"{names[street]}工作清单", table)],
         [f"{names[street]} 三无小区与老旧小区工作清单",
          f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",
          *worklist.explanation(),
-         *(["演示数据（合成），非真实小区。"] if common.stat("synthetic") else [])],
+         *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])],
     )
-    st.download_button("下载 Excel 清单", data=data, file_name=f"{names[street]}-三无小区清单.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       type="primary", key="wl_download")
+    auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
+                         what="worklist", rows=len(table),
+                         filters={"street": street, "period": common.period_text(f)},
+                         key="wl_download", primary=True)
 
     left, right = st.columns([1, 1])
     with left:

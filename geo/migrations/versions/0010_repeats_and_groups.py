@@ -1,7 +1,9 @@
 """cases remember the closed case they repeat and the complaint they belong to
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
+
+(Written as 0007 on top of 0004; chained after main's 0009 when main was merged in.)
 
 - ``cases.repeat_of``: the earlier case of the same compound and category that
   was closed within ``[repeat] window_days`` (data/analysis.toml) before this one
@@ -20,8 +22,8 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0004"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

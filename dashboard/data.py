@@ -1,0 +1,205 @@
+"""The dashboard's data: one named, cached function per query, keyed by what changes its answer.
+
+``st.cache_data`` is shared by every session of the server. A cached result
+must therefore be keyed by everything that changes it: the database, the
+**data version** (bumped by a trigger in the same transaction as any change to
+the mapped tables, so a result is never served after an import changed the
+data under it, and never thrown away while the data did not change), the
+account's **scope** (two accounts never share a result) and the filters.
+:class:`Context` carries the first three; it is read once per page run
+(:func:`begin_run`) and passed to every function here, so all the figures of
+one page come from the same version of the data.
+
+There is no time-to-live: a cache entry is right until the version moves,
+and ``max_entries`` bounds the memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+
+from geo import db, roles
+from geo.scope import Scope
+from layers import facts, hotspot, registry, stats, worklist
+from layers.base import LayerData
+from layers.filters import Filters
+
+#: Bound on the entries each cached function keeps (per server, all sessions).
+MAX_ENTRIES = 256
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page run reads its data under: the database, its data version, the scope."""
+
+    db_url: str
+    version: int
+    scope: Scope
+    """The account's scope (its account name left out: accounts of one scope share results)."""
+
+
+@st.cache_resource
+def engine(url: str) -> sa.Engine:
+    """One engine per database URL for the whole server."""
+    return db.make_engine(url)
+
+
+def url() -> str:
+    """The dashboard's database URL: the application role, never the owner (:mod:`geo.roles`)."""
+    return roles.app_url(db.database_url())
+
+
+@contextlib.contextmanager
+def connect(ctx: Context) -> Iterator[sa.Connection]:
+    """A connection in a transaction under ``ctx``'s scope (row-level security applies)."""
+    with engine(ctx.db_url).begin() as con:
+        ctx.scope.apply(con)
+        yield con
+
+
+def begin_run(scope: Scope) -> Context:
+    """Read the data version once for this page run, under ``scope``, and remember it."""
+    u = url()
+    bare = replace(scope, account="")
+    with engine(u).begin() as con:
+        bare.apply(con)
+        version = facts.data_version(con)
+    ctx = Context(db_url=u, version=version, scope=bare)
+    st.session_state["_ctx"] = ctx
+    return ctx
+
+
+def ctx() -> Context:
+    """The context of the current page run (read by :func:`begin_run` after login)."""
+    c = st.session_state.get("_ctx")
+    if not isinstance(c, Context):
+        raise RuntimeError("no page context: the page ran before the login gate")
+    return c
+
+
+def _cached(fn: Any) -> Any:
+    return st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES)(fn)
+
+
+# --- reference and meta ----------------------------------------------------------------
+
+@_cached
+def dataset_meta(c: Context) -> dict[str, str]:
+    with connect(c) as con:
+        return stats.dataset_meta(con)
+
+
+@_cached
+def synthetic(c: Context) -> bool:
+    with connect(c) as con:
+        return stats.is_synthetic(con)
+
+
+@_cached
+def as_of(c: Context) -> dt.date:
+    """The data's cut-off day (:func:`geo.measures.cutoff_day`)."""
+    with connect(c) as con:
+        return stats.data_as_of(con)
+
+
+@_cached
+def streets(c: Context) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.streets(con)
+
+
+def street_names(c: Context) -> dict[str, str]:
+    df = streets(c)
+    return dict(zip(df["code"], df["name"], strict=True))
+
+
+@_cached
+def communities(c: Context, street: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.communities(con, street)
+
+
+@_cached
+def categories(c: Context) -> pd.DataFrame:
+    with connect(c) as con:
+        rows = con.execute(sa.text("SELECT code, name, theme FROM categories ORDER BY code"))
+        return pd.DataFrame(rows.fetchall(), columns=["code", "name", "theme"])
+
+
+@_cached
+def department_names(c: Context) -> dict[str, str]:
+    with connect(c) as con:
+        return {r.code: r.name for r in con.execute(sa.text("SELECT code, name FROM departments"))}
+
+
+# --- figures -----------------------------------------------------------------------------
+
+@_cached
+def headline(c: Context, f: Filters) -> dict[str, Any]:
+    with connect(c) as con:
+        return stats.headline(con, f)
+
+
+@_cached
+def weekly_trend(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.weekly_trend(con, f)
+
+
+@_cached
+def street_ranking(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.street_ranking(con, f)
+
+
+@_cached
+def firm_table(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.firm_table(con, f)
+
+
+@_cached
+def compound_card(c: Context, f: Filters, compound_id: int) -> dict[str, Any] | None:
+    with connect(c) as con:
+        return stats.compound_card(con, compound_id, f)
+
+
+@_cached
+def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return worklist.query(con, f)
+
+
+@_cached
+def hotspot_hexagons(c: Context, f: Filters, theme: str) -> LayerData:
+    with connect(c) as con:
+        return hotspot.hexagons(con, f, theme)
+
+
+@_cached
+def hotspot_top_compounds(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return hotspot.top_compounds(con, f, theme)
+
+
+@_cached
+def hotspot_open_hazards(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return hotspot.open_hazards(con, f, theme)
+
+
+# --- map layers --------------------------------------------------------------------------
+
+@_cached
+def layer_data(c: Context, key: str, f: Filters) -> LayerData:
+    """The data of registered layer ``key`` for ``f``."""
+    with connect(c) as con:
+        return registry.get(key).query(con, f)

@@ -1,0 +1,264 @@
+"""Accounts and scopes, enforced by PostgreSQL: as the dashboard's own database role, in SQL.
+
+The dashboard connects as the application role; every transaction switches to
+the account's scope role (:class:`geo.scope.Scope`). These tests run as that
+role directly and compare with the same questions asked as the table owner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.engine import Engine
+
+from geo import auth, db, roles
+from geo.scope import Scope
+from tests import conftest
+from tests.conftest import TEST_PASSWORD, scalar
+
+
+@pytest.fixture(scope="module")
+def app(demo: Engine) -> Iterator[Engine]:
+    """The dashboard's engine: the application role on the demo test database."""
+    eng = db.make_engine(roles.app_url(conftest.test_url()))
+    yield eng
+    eng.dispose()
+
+
+def _count(app: Engine, scope: Scope | None, sql: str, **params: object) -> object:
+    with app.begin() as con:
+        if scope is not None:
+            scope.apply(con)
+        return con.execute(sa.text(sql), params).scalar()
+
+
+def _street(demo: Engine) -> str:
+    return str(scalar(demo, "SELECT street_code FROM cases GROUP BY 1 ORDER BY count(*) DESC "
+                            "LIMIT 1"))
+
+
+def test_the_dashboard_role_is_neither_superuser_nor_owner(app: Engine, demo: Engine) -> None:
+    with app.connect() as con:
+        me, superuser = con.execute(sa.text(
+            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")).one()
+        owners = set(con.execute(sa.text(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    assert me == roles.app_role() and not superuser and me not in owners
+    # and the local owner is no superuser either (it may create databases, nothing more)
+    assert scalar(demo, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+
+
+def test_without_a_scope_the_dashboard_role_sees_no_row(app: Engine) -> None:
+    for table in ("cases", "compounds", "hazards", "case_events", "communities"):
+        assert _count(app, None, f"SELECT count(*) FROM {table}") == 0, table
+    # while the areas' outlines and the reference lists are there for everyone
+    assert _count(app, None, "SELECT count(*) FROM streets") == 20
+
+
+@pytest.mark.parametrize("kind", ["leader", "street", "dept", "viewer", "admin"])
+def test_personal_data_and_password_hashes_are_refused(app: Engine, demo: Engine,
+                                                       kind: str) -> None:
+    scope = Scope(kind, streets=(_street(demo),) if kind == "street" else (),
+                  dept="fire" if kind == "dept" else None)
+    for sql in ("SELECT * FROM complainants", "SELECT pw_hash FROM accounts",
+                "SELECT * FROM sessions"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            _count(app, scope, sql)
+
+
+def test_a_street_scope_sees_its_street_only(app: Engine, demo: Engine) -> None:
+    street = _street(demo)
+    scope = Scope("street", streets=(street,))
+    assert _count(app, scope, "SELECT count(*) FROM cases") == scalar(
+        demo, "SELECT count(*) FROM cases WHERE street_code = :s", s=street)
+    assert _count(app, scope, "SELECT count(DISTINCT street_code) FROM cases") == 1
+    assert _count(app, scope, "SELECT count(*) FROM compounds") == scalar(
+        demo, "SELECT count(*) FROM compounds WHERE street_code = :s", s=street)
+    assert _count(app, scope, "SELECT count(*) FROM hazards") == scalar(
+        demo, "SELECT count(*) FROM hazards h JOIN compounds x ON x.id = h.compound_id "
+              "WHERE x.street_code = :s", s=street)
+    assert _count(app, scope, "SELECT count(*) FROM communities WHERE street_code <> :s",
+                  s=street) == 0
+
+
+def test_a_community_scope_sees_its_community_only(app: Engine, demo: Engine) -> None:
+    community = int(scalar(demo, "SELECT community_id FROM cases WHERE community_id IS NOT NULL "  # type: ignore[arg-type]
+                                 "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))
+    scope = Scope("community", community_id=community)
+    assert _count(app, scope, "SELECT count(*) FROM cases") == scalar(
+        demo, "SELECT count(*) FROM cases WHERE community_id = :c", c=community)
+    assert _count(app, scope, "SELECT count(*) FROM compounds WHERE community_id <> :c",
+                  c=community) == 0
+
+
+def test_a_department_sees_its_cases_and_its_themes_hazards_city_wide(
+        app: Engine, demo: Engine) -> None:
+    scope = Scope("dept", dept="fire", themes=("fire",))
+    expected = scalar(demo, """SELECT count(*) FROM cases c WHERE c.lead_dept = 'fire'
+        OR 'fire' = ANY (c.co_depts) OR c.category_code IN (
+            SELECT code FROM categories WHERE theme = 'fire')""")
+    assert _count(app, scope, "SELECT count(*) FROM cases") == expected
+    assert _count(app, scope, "SELECT count(*) FROM hazards") == scalar(
+        demo, "SELECT count(*) FROM hazards WHERE theme = 'fire'")
+    assert _count(app, scope, "SELECT count(DISTINCT street_code) FROM cases") > 5  # city-wide
+
+
+def test_the_meeting_screen_sees_figures_but_no_case_text(app: Engine, demo: Engine) -> None:
+    viewer = Scope("viewer")
+    assert _count(app, viewer, "SELECT count(*) FROM cases") == scalar(
+        demo, "SELECT count(*) FROM cases")
+    for col in ("content", "address"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            _count(app, viewer, f"SELECT {col} FROM cases LIMIT 1")
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        _count(app, viewer, "SELECT * FROM cases LIMIT 1")
+
+
+def test_the_audit_log_is_append_only(app: Engine, demo: Engine) -> None:
+    leader = Scope("leader", account="t-audit")
+    with app.begin() as con:
+        leader.apply(con)
+        auth.audit(con, "download", {"what": "test"})
+    for sql in ("UPDATE audit_log SET event = 'login'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            _count(app, leader, sql)
+    with pytest.raises(sa.exc.DBAPIError, match="只能追加"), demo.begin() as con:
+        con.execute(sa.text("DELETE FROM audit_log WHERE account = 't-audit'"))
+    assert scalar(demo, "SELECT count(*) FROM audit_log WHERE account = 't-audit'") == 1
+
+
+# --- login -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def person(demo: Engine) -> Iterator[str]:
+    name = f"t-person-{time.monotonic_ns()}"
+    with demo.begin() as con:
+        auth.add_user(con, name, "leader", password=TEST_PASSWORD, must_change=False, by="tests")
+    yield name
+
+
+def _audit(demo: Engine, name: str) -> list[str]:
+    with demo.connect() as con:
+        return list(con.execute(sa.text(
+            "SELECT event FROM audit_log WHERE account = :n ORDER BY id"), {"n": name}).scalars())
+
+
+def _login(app: Engine, name: str, password: str) -> auth.LoginResult:
+    with app.begin() as con:
+        return auth.login(con, name, password, "pytest")
+
+
+def test_login_checks_the_password_and_audits(app: Engine, demo: Engine, person: str) -> None:
+    ok = _login(app, person, TEST_PASSWORD)
+    assert ok.status == "ok" and ok.account and ok.account.scope.kind == "leader"
+    assert _login(app, person, "wrong").status == "bad"
+    assert _login(app, "nobody-here", "x").status == "bad"
+    assert _audit(demo, person) == ["login", "login_failed"]
+    assert "login_failed" in _audit(demo, "nobody-here")
+    # the hash is Argon2id, and the clear password is nowhere in the database
+    pw_hash = str(scalar(demo, "SELECT pw_hash FROM accounts WHERE name = :n", n=person))
+    assert pw_hash.startswith("$argon2id$") and TEST_PASSWORD not in pw_hash
+    assert scalar(demo, "SELECT count(*) FROM audit_log WHERE detail::text LIKE :p",
+                  p=f"%{TEST_PASSWORD}%") == 0
+
+
+def test_lockout_after_repeated_failures_and_unlock_after_the_set_time(
+        app: Engine, demo: Engine, person: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROPMAP_LOGIN_MAX_FAILURES", "3")
+    monkeypatch.setenv("PROPMAP_LOGIN_LOCKOUT_MINUTES", "0.03")  # 1.8 s
+    assert [_login(app, person, "wrong").status for _ in range(3)] == ["bad", "bad", "locked"]
+    locked = _login(app, person, TEST_PASSWORD)
+    assert locked.status == "locked" and "锁定" in locked.message()
+    assert _audit(demo, person).count("lockout") == 1
+    time.sleep(2.0)
+    assert _login(app, person, TEST_PASSWORD).status == "ok"
+
+
+def test_a_disabled_account_cannot_log_in(app: Engine, demo: Engine, person: str) -> None:
+    with demo.begin() as con:
+        auth.set_disabled(con, person, True)
+    assert _login(app, person, TEST_PASSWORD).status == "disabled"
+
+
+def test_first_login_must_change_the_one_time_password(app: Engine, demo: Engine) -> None:
+    name = f"t-first-{time.monotonic_ns()}"
+    with demo.begin() as con:
+        once = auth.add_user(con, name, "viewer", by="tests")
+    first = _login(app, name, once)
+    assert first.account and first.account.must_change
+    with app.begin() as con, pytest.raises(auth.AuthError, match="至少"):
+        auth.change_password(con, name, once, "short")
+    with app.begin() as con, pytest.raises(auth.AuthError, match="当前密码不正确"):
+        auth.change_password(con, name, "not-it", "A-much-Better-pw1")
+    with app.begin() as con:
+        auth.change_password(con, name, once, "A-much-Better-pw1")
+    again = _login(app, name, "A-much-Better-pw1")
+    assert again.account and not again.account.must_change
+    assert _login(app, name, once).status == "bad"
+    assert "password_changed" in _audit(demo, name)
+
+
+def test_sessions_end_when_idle_and_at_logout(app: Engine, demo: Engine, person: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    token = auth.new_session_token()
+    with app.begin() as con:
+        assert auth.login(con, person, TEST_PASSWORD, "pytest", token).status == "ok"
+    with app.begin() as con:
+        assert auth.resume(con, token).status == "ok"
+    monkeypatch.setenv("PROPMAP_SESSION_IDLE_MINUTES", "0.01")  # 0.6 s
+    time.sleep(1.0)
+    with app.begin() as con:
+        assert auth.resume(con, token).status == "expired"
+    with app.begin() as con:
+        assert auth.resume(con, token).status == "none"
+    assert _audit(demo, person)[-1] == "session_expired"
+    monkeypatch.setenv("PROPMAP_SESSION_IDLE_MINUTES", "30")
+    token = auth.new_session_token()
+    with app.begin() as con:
+        auth.login(con, person, TEST_PASSWORD, "pytest", token)
+    with app.begin() as con:
+        auth.end_session(con, token)
+    with app.begin() as con:
+        assert auth.resume(con, token).status == "none"
+    assert _audit(demo, person)[-1] == "logout"
+    # the database keeps the token's hash, never the token
+    assert scalar(demo, "SELECT count(*) FROM sessions WHERE token_hash = :t", t=token) == 0
+
+
+# --- the operator's command line ------------------------------------------------------------
+
+def test_user_commands(demo: Engine, monkeypatch: pytest.MonkeyPatch, app: Engine) -> None:
+    from propmap.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
+    run = CliRunner().invoke
+    street = _street(demo)
+    name = f"t-cli-{time.monotonic_ns()}"
+    res = run(main, ["user", "add", name, "--role", "street", "--street", street,
+                     "--display-name", "测试街道"])
+    assert res.exit_code == 0, res.output
+    once = res.output.split("一次性密码：")[1].split()[0]
+    assert _login(app, name, once).status == "ok"
+    res = run(main, ["user", "add", f"{name}-bad", "--role", "street"])
+    assert res.exit_code == 2 and "--street" in res.output
+    res = run(main, ["user", "add", f"{name}-bad", "--role", "dept", "--dept", "nope"])
+    assert res.exit_code == 2 and "没有代码为 nope 的部门" in res.output
+    assert name in run(main, ["user", "list"]).output
+    res = run(main, ["user", "reset-password", name])
+    fresh = res.output.split("一次性密码：")[1].split()[0]
+    assert _login(app, name, once).status == "bad" and _login(app, name, fresh).status == "ok"
+    assert run(main, ["user", "disable", name]).exit_code == 0
+    assert _login(app, name, fresh).status == "disabled"
+    res = run(main, ["user", "set-scope", name, "--street", "522601999999"])
+    assert res.exit_code == 2 and "没有这些街道/镇" in res.output
+    res = run(main, ["audit", "list", "--user", name])
+    assert res.exit_code == 0
+    for event in ("account_created", "login", "password_reset", "account_disabled"):
+        assert event in res.output
+    # the URL command never prints a password
+    out = run(main, ["db", "url"]).output
+    assert ":***@" in out and f":{demo.url.password}@" not in out
