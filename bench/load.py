@@ -81,35 +81,18 @@ def _rss(pid: int) -> int:
     return total
 
 
-def _client_state(page: str, query: str) -> bytes:
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    msg = BackMsg()
-    msg.rerun_script.query_string = query
-    msg.rerun_script.page_name = page
-    return msg.SerializeToString()
-
-
 async def _page(ws: Any, page: str, query: str, timeout: float) -> float:
     """Ask for ``page`` on an open session; seconds until the script finished."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from dashboard import harness
 
     t0 = time.perf_counter()
-    await ws.send(_client_state(page, query))
+    await ws.send(harness.rerun_message(page, query))
     signed_in = False
     while True:
-        raw = await asyncio.wait_for(ws.recv(), timeout=timeout)
-        msg = ForwardMsg()
-        msg.ParseFromString(raw)
-        kind = msg.WhichOneof("type")
-        if kind == "delta":
-            element = msg.delta.new_element
-            if element.WhichOneof("type") == "exception":
-                raise RuntimeError(element.exception.message)
-            if element.WhichOneof("type") == "alert" and element.alert.format == 1:  # error
-                raise RuntimeError(element.alert.body)
-            signed_in |= element.WhichOneof("type") == "markdown" and \
-                "当前用户" in element.markdown.body
+        kind, text = harness.read_message(await asyncio.wait_for(ws.recv(), timeout=timeout))
+        if kind in ("exception", "error"):
+            raise RuntimeError(text)
+        signed_in |= kind == "markdown" and "当前用户" in text
         if kind == "script_finished":
             if not signed_in:  # a login form loads fast: that would be no page at all
                 raise RuntimeError("the session was not logged in")

@@ -26,7 +26,12 @@ Measured:
 - **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
   through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
   load after a warm-up round, and the server's memory round by round;
-- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
+- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes;
+- **hot-spot statistics** (issue 10): Gi* of the fire theme over the city with
+  999 permutations, and the emerging hot spots over 52 weeks, each cold (memos
+  cleared) and then from the memo; and the repeat and multi-channel grouping
+  pass over every case (:func:`geo.complaints.compute`, what ``propmap demo``
+  adds to its load), in a transaction rolled back.
 """
 
 from __future__ import annotations
@@ -54,9 +59,9 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import auth, db, roles, schema
+from geo import auth, complaints, db, roles, schema
 from geo.scope import Scope
-from layers import facts, hotspot, registry
+from layers import facts, hotspot, hotspot_stats, registry
 from layers.filters import Filters
 
 Say = Callable[[str], None]
@@ -78,6 +83,8 @@ BUDGETS = (
     ("load_memory_growth", 0.10, "", "server memory flat after warm-up (≤ +10 %)"),
     ("rls_drilldown_overhead", 0.10, "",
      "row-level security on the drill-down (leader and street account) ≤ +10 %"),
+    ("gistar_s", 2.0, "s", "Gi* one theme, city, 999 permutations ≤ 2 s"),
+    ("emerging_s", 10.0, "s", "emerging hot spots, 52 weeks ≤ 10 s"),
 )
 
 
@@ -289,6 +296,40 @@ def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
         res.add("hotspot_ms", seconds * 1000)
 
 
+def measure_hotspot_stats(engine: Engine, res: Result, say: Say) -> None:
+    """Gi* and emerging hot spots (fire, the 52 weeks to the last case), cold then memoised."""
+    with engine.connect() as con:
+        last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
+    f = hotspot_stats.period_of(last or AS_OF, None, None)
+    for i in range(res.runs):
+        facts.clear()
+        hotspot_stats.clear()
+        with engine.connect() as con:
+            seconds, df = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_s", seconds)
+            memo, _ = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_memo_ms", memo * 1000)
+            em_s, em = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_s", em_s)
+            memo, _ = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_memo_ms", memo * 1000)
+        say(f"  hot spots run {i + 1}: Gi* {seconds:.2f} s ({len(df)} cells), "
+            f"emerging {em_s:.2f} s ({int(em['steps'].iloc[0])} weeks)")
+
+
+def measure_linking(engine: Engine, res: Result, say: Say) -> None:
+    """Repeats and multi-channel groups over every case, as the demo computes them."""
+    for i in range(res.runs):
+        with engine.connect() as con, con.begin() as tx:
+            seconds, out = _timed(lambda: complaints.compute(con, "cases"))
+            tx.rollback()
+        res.add("linking_s", seconds)
+        res.add("linking_repeats_s", out.seconds["repeats"])
+        res.add("linking_grouping_s", out.seconds["grouping"])
+        say(f"  linking run {i + 1}: {seconds:.2f} s (repeats {out.seconds['repeats']:.2f} s, "
+            f"{out.grouping.candidates:,} candidate pairs, {out.grouping.groups:,} groups)")
+
+
 def measure_scoped(engine: Engine, res: Result) -> None:
     """The overview and a drill-down as the dashboard runs them: its own role, under RLS.
 
@@ -405,6 +446,9 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True, sessions: int
         measure_maps(engine, res)
         say("行级安全的开销（联席会议账号、街道账号）…")
         measure_scoped(engine, res)
+        say(f"热点统计与一事多诉（{n:,} 件）…")
+        measure_hotspot_stats(engine, res, say)
+        measure_linking(engine, res, say)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)

@@ -200,3 +200,37 @@ def login(page: Any, base: str, name: str, password: str, timeout_ms: int = 30_0
     # the session cookie, so that the next navigation (a new Streamlit session) stays logged in
     page.wait_for_function("() => document.cookie.includes('propmap_session=')",
                            timeout=timeout_ms)
+
+
+def rerun_message(page: str, query: str = "") -> bytes:
+    """The back message a browser sends to run ``page`` (url path) with ``query``."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
+    return msg.SerializeToString()
+
+
+def read_message(raw: bytes) -> tuple[str, str]:
+    """A forward message from the server as ``(kind, text)``.
+
+    ``kind`` is ``script_finished``, an element's type for a new element
+    (``markdown``, ``exception``, ``error`` for an error box …) or the message's type.
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    msg.ParseFromString(raw)
+    kind = msg.WhichOneof("type") or ""
+    if kind != "delta":
+        return kind, ""
+    element = msg.delta.new_element
+    etype = element.WhichOneof("type") or ""
+    if etype == "exception":
+        return "exception", element.exception.message
+    if etype == "alert":
+        return ("error" if element.alert.format == 1 else "alert"), element.alert.body
+    if etype == "markdown":
+        return "markdown", element.markdown.body
+    return etype, ""

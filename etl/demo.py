@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl import synthetic
-from geo import assign, bulk, reference
+from geo import assign, bulk, complaints, reference
 
 Say = Callable[[str], None]
 
@@ -192,20 +192,34 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
     assign.assign_points(con, "demo_cases_stage", into="demo_assigned")
     say(f"  工单落区（小区/社区/街道）{time.perf_counter() - t0:.1f} 秒")
     t0 = time.perf_counter()
+    # Repeats and multi-channel groups on the staged rows, inserted with them below.
+    con.execute(sa.text("""
+        CREATE TEMP TABLE demo_linked ON COMMIT DROP AS
+        SELECT s.id, a.compound_id, a.street_code, s.category_code, s.channel, s.content,
+               s.geom, s.received_at AT TIME ZONE 'Asia/Shanghai' AS received_at,
+               s.closed_at AT TIME ZONE 'Asia/Shanghai' AS closed_at
+        FROM demo_cases_stage s LEFT JOIN demo_assigned a ON a.id = s.id"""))
+    con.execute(sa.text("ANALYZE demo_linked"))
+    linked = complaints.compute(con, "demo_linked")
+    say(f"  办结后再诉 {linked.repeats:,} 件、一事多诉 {linked.grouping.groups:,} 组"
+        f"（{linked.grouping.grouped_cases:,} 件）{time.perf_counter() - t0:.1f} 秒")
+    t0 = time.perf_counter()
     # The demo's timestamps are local time in Kaili (UTC+8).
     with bulk.suspended_constraints(con, "cases", enabled=len(cases) >= 50_000):
         con.execute(
             sa.text("""
             INSERT INTO cases (id, channel, case_no, received_at, category_code, content,
                 address, geom, located_by, compound_id, community_id, street_code, level,
-                lead_dept, status, due_at, closed_at, satisfaction, synthetic, updated_at)
+                lead_dept, status, due_at, closed_at, satisfaction, synthetic, updated_at,
+                repeat_of, complaint_group)
             SELECT s.id, s.channel, s.case_no, s.received_at AT TIME ZONE 'Asia/Shanghai',
                 s.category_code, s.content, s.address, s.geom, s.located_by,
                 a.compound_id, a.community_id, a.street_code,
                 s.level, s.lead_dept, s.status, s.due_at AT TIME ZONE 'Asia/Shanghai',
                 s.closed_at AT TIME ZONE 'Asia/Shanghai', s.satisfaction, true,
-                s.received_at AT TIME ZONE 'Asia/Shanghai'
+                s.received_at AT TIME ZONE 'Asia/Shanghai', r.repeat_of, g.grp
             FROM demo_cases_stage s LEFT JOIN demo_assigned a ON a.id = s.id
+            LEFT JOIN _repeat_new r ON r.id = s.id LEFT JOIN _grp g ON g.id = s.id
             """)
         )
     say(f"  工单写入（含索引与外键校验）{time.perf_counter() - t0:.1f} 秒")

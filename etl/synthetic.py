@@ -23,6 +23,7 @@ returned in WGS84. Everything made here is marked ``synthetic``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -915,6 +916,92 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
             "phone": _where_else_none(has_person, phone.astype(str))[order],
         }
     )
+    return add_channel_duplicates(df, rng)
+
+
+#: How a second channel words a complaint already made (mailbox letters, petitions, calls).
+DUPLICATE_TEMPLATES = (
+    "市长您好！我是{place}的住户，{kw}的事一直没人管，恳请领导重视。",
+    "{place}{kw}，已经打过12345反映，至今没有解决，请求督办。",
+    "关于{place}{kw}一事，再次反映，请有关部门尽快处理。",
+)
+#: Share of cases that repeat an earlier complaint through another channel (ground truth).
+DUPLICATE_SHARE = 0.03
+DUPLICATE_WITHIN_DAYS = 5
+_PREFIX = {"12345": "RX", "mailbox": "SZXX", "petition": "XF"}
+
+
+def _template_pattern(template: str) -> str:
+    out = ""
+    for part in template.replace("{place}", "\x00P").replace("{kw}", "\x00K").split("\x00"):
+        if part.startswith("P"):
+            out += r"(?P<place>.+?栋)" + re.escape(part[1:])
+        elif part.startswith("K"):
+            out += r"(?P<kw>.+?)" + re.escape(part[1:])
+        else:
+            out += re.escape(part)
+    return "^" + out + "$"
+
+
+def add_channel_duplicates(cases: pd.DataFrame, rng: np.random.Generator,
+                           share: float = DUPLICATE_SHARE) -> pd.DataFrame:
+    """Turn ``share`` of the cases into the same complaint made earlier through another channel.
+
+    A resident who called 12345 writes to the mayor's mailbox or petitions a few
+    days later about the same thing: the later case (``d``) takes the earlier
+    one's (``o``, same category, at most :data:`DUPLICATE_WITHIN_DAYS` days before)
+    place, address, point and complainant, a different channel (and case number
+    prefix; a petition starts at street level) and the complaint reworded in the
+    other channel's style. ``duplicate_of`` holds ``o``'s id (ground truth for
+    measuring :func:`geo.complaints.group_channels`); receipt times, categories,
+    statuses and due times are unchanged, so every other figure keeps its shape.
+    """
+    df = cases.copy()
+    df["duplicate_of"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    n = len(df)
+    k = int(round(share * n))
+    if k == 0:
+        return df
+    chosen = np.zeros(n, bool)
+    chosen[rng.choice(n, k, replace=False)] = True
+    t = pd.to_datetime(df["received_at"])
+    left = pd.DataFrame({"pos": np.flatnonzero(chosen), "t": t[chosen].to_numpy(),
+                         "cat": df["category_code"].to_numpy()[chosen]}).sort_values("t")
+    right = pd.DataFrame({"opos": np.flatnonzero(~chosen), "t": t[~chosen].to_numpy(),
+                          "cat": df["category_code"].to_numpy()[~chosen]}).sort_values("t")
+    m = pd.merge_asof(left, right, on="t", by="cat", direction="backward",
+                      allow_exact_matches=False,
+                      tolerance=pd.Timedelta(days=DUPLICATE_WITHIN_DAYS)).dropna(subset=["opos"])
+    d, o = m["pos"].to_numpy(int), m["opos"].to_numpy(int)
+    cols = ["lon", "lat", "located_by", "compound_hint", "address", "complainant", "phone"]
+    for c in cols:
+        values = df[c].to_numpy(copy=True)
+        values[d] = values[o]
+        df[c] = values
+    patterns = [re.compile(_template_pattern(tp)) for tp in CONTENT_TEMPLATES]
+    ch = df["channel"].to_numpy(copy=True)
+    content = df["content"].to_numpy(copy=True)
+    case_no = df["case_no"].to_numpy(copy=True)
+    level = df["level"].to_numpy(copy=True)
+    pick = rng.integers(0, len(DUPLICATE_TEMPLATES), len(d))
+    other = rng.random(len(d))
+    for j, (di, oi) in enumerate(zip(d, o, strict=True)):
+        choices = [c for c in ("12345", "mailbox", "petition") if c != ch[oi]]
+        new = choices[0] if other[j] < 0.6 else choices[1]
+        case_no[di] = _PREFIX[new] + str(case_no[di])[len(_PREFIX[ch[di]]):]
+        ch[di] = new
+        if new == "petition" and level[di] == "community":
+            level[di] = "street"
+        match = next((mt for p in patterns if (mt := p.match(str(content[oi])))), None)
+        if match is not None:
+            content[di] = DUPLICATE_TEMPLATES[pick[j]].format(place=match["place"],
+                                                              kw=match["kw"])
+        else:
+            content[di] = "再次反映：" + str(content[oi])
+    df["channel"], df["content"], df["case_no"], df["level"] = ch, content, case_no, level
+    dup = df["duplicate_of"].to_numpy(copy=True)
+    dup[d] = df["id"].to_numpy()[o]
+    df["duplicate_of"] = pd.array(dup, dtype="Int64")
     return df
 
 

@@ -495,3 +495,26 @@ sessions = Table(
     comment="看板登录会话（只存令牌的 SHA-256）：空闲超时与退出在数据库中判定",
 )
 Index("ix_audit_log_account", audit_log.c.account, audit_log.c.at)
+
+
+# --- Repeats and multi-channel complaints (migration 0010) -----------------------
+
+cases.append_column(Column(
+    "repeat_of", BigInteger, ForeignKey("cases.id", ondelete="SET NULL"),
+    comment="办结后再诉：同小区同类别、在此前办结后规定天数内再次受理时，指向那件已办结工单"))
+cases.append_column(Column(
+    "complaint_group", BigInteger, ForeignKey("cases.id", ondelete="SET NULL"),
+    comment="一事多诉：同一诉求经多个渠道反映时，组内各件指向组内最早一件（含其自身）"))
+cases.append_constraint(CheckConstraint("repeat_of IS NULL OR repeat_of <> id",
+                                        name="repeat_not_self"))
+Index("ix_cases_repeat_of", cases.c.repeat_of, postgresql_where=cases.c.repeat_of.isnot(None))
+Index("ix_cases_complaint_group", cases.c.complaint_group,
+      postgresql_where=cases.c.complaint_group.isnot(None))
+for _ix in cases.indexes:
+    # The covering indexes of migration 0003 carry the new columns (see migration 0010).
+    if _ix.name == "ix_cases_street_received":
+        _ix.dialect_options["postgresql"]["include"] = [
+            *_ix.dialect_options["postgresql"]["include"], "id", "repeat_of", "complaint_group"]
+    elif _ix.name == "ix_cases_loose_received":
+        _ix.dialect_options["postgresql"]["include"] = [
+            *_ix.dialect_options["postgresql"]["include"], "id", "complaint_group"]

@@ -230,6 +230,10 @@ main.add_command(quarantine_group, "quarantine")
 main.add_command(user_group, "user")
 main.add_command(audit_group, "audit")
 
+from propmap.cli_hotspots import hotspots as hotspots_command  # noqa: E402
+
+main.add_command(hotspots_command, "hotspots")
+
 
 if __name__ == "__main__":
     main()

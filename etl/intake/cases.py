@@ -41,7 +41,7 @@ from etl.intake.headers import canonical, header_test, rename
 from etl.intake.locate import Register, coordinates, match_compounds
 from etl.intake.readers import RawTable, read_table
 from etl.intake.routing import Classifier, level_sql, raise_sql, repeat_sql
-from geo import assign, bulk, reference
+from geo import assign, bulk, complaints, reference
 from geo._errors import InputFileError
 from geo.privacy import mask_series
 
@@ -434,6 +434,7 @@ def import_cases(engine: Engine, path: Path, *, channel: str | None = None,
         sql, params = repeat_sql("_keys", "_repeat")
         con.execute(sa.text(sql), params)
         inserted, updated = _merge(con, result.import_id, as_of_ts)
+        complaints.refresh_for(con, "SELECT case_id FROM _keys")
         say("隔离与记账")
         result.quarantined = quarantine.write(con, result.import_id, path.name, raw.frame,
                                               raw.row_no, prep.reason, prep.detail, personal)
