@@ -8,6 +8,8 @@ from layers import (
     firm_coverage,
     hazards,
     heat,
+    hotspot_emerging,
+    hotspot_gistar,
     pending_cases,
     sanwu,
     street_areas,
@@ -17,11 +19,11 @@ from layers.base import Layer
 REGISTRY: dict[str, Layer] = {
     m.LAYER.key: m.LAYER
     for m in (street_areas, heat, sanwu, hazards, communities, compounds, pending_cases,
-              firm_coverage)
+              firm_coverage, hotspot_gistar, hotspot_emerging)
 }
 
 #: Layers of the city overview that the user can switch on and off, in drawing order.
-OVERVIEW_OPTIONAL = ("heat", "hazards", "sanwu")
+OVERVIEW_OPTIONAL = ("heat", "gistar", "hazards", "sanwu")
 #: Layers of a street office's drill-down, in drawing order.
 DRILLDOWN = ("street_areas", "communities", "compounds", "pending_cases")
 
