@@ -99,15 +99,21 @@ def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
 
 
 def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Street offices ranked by overdue cases, with the other measures (Chinese headers)."""
+    """Street offices ranked by overdue cases, with the other measures (Chinese headers).
+
+    The repeat rate (办结后再诉率) stands beside the closure rate: a case closed on paper
+    that comes back soon after is a success only on paper (:mod:`geo.measures`).
+    """
     counts, params = facts.cte(con, f.area(None, None), "street_code",
-                               measures=("received", "pending", "overdue", "closed"))
+                               measures=("received", "pending", "overdue", "closed", "repeat"))
     df = frame(con, f"""
         WITH {counts}, h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
         SELECT s.name, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
                coalesce(k.overdue, 0) AS overdue,
                CASE WHEN k.received > 0 THEN round(100.0 * k.closed / k.received, 1) END
                    AS closure_rate,
+               CASE WHEN k.received > 0 THEN round(100.0 * k.repeat / k.received, 1) END
+                   AS repeat_rate,
                CASE WHEN h.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / h.hh, 1) END
                    AS per_1000
         FROM streets s LEFT JOIN k ON k.street_code = s.code
@@ -116,6 +122,7 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """, params)
     return df.rename(columns={"name": "街道/镇", "received": "受理", "pending": "待办",
                               "overdue": "超期", "closure_rate": "办结率%",
+                              "repeat_rate": f"{measures.RATE_BY_KEY['repeat_rate'].label}%",
                               "per_1000": "每千户诉求"})
 
 
@@ -185,20 +192,53 @@ def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str,
     card["hazards"] = hz.rename(columns={
         "theme": "类别", "description": "描述", "found_on": "发现日期", "due_on": "整改期限",
         "status": "状态", "closed_on": "整改完成", "overdue": "超期"})
+    # A case's complaint group (一事多诉) and the closed case it repeats (办结后再诉), as the
+    # other case's number: whatever the filters, the group is read whole (under the scope).
     cs = frame(con, f"""
+        WITH c AS (
+            SELECT c.id, c.case_no, c.channel, c.received_at, c.category_code, c.level,
+                   c.status, c.due_at, c.closed_at, c.satisfaction, c.complaint_group,
+                   c.repeat_of
+            FROM cases c
+            WHERE c.compound_id = :id AND {f.case_where(area=False)}
+            ORDER BY c.received_at DESC LIMIT 200
+        )
         SELECT c.case_no, c.channel, c.received_at::date AS received_on, cat.name AS category,
                c.level, c.status, c.due_at::date AS due_on, c.closed_at::date AS closed_on,
-               {measures.is_overdue("c")} AS overdue, c.satisfaction
-        FROM cases c JOIN categories cat ON cat.code = c.category_code
-        WHERE c.compound_id = :id AND {f.case_where(area=False)}
-        ORDER BY c.received_at DESC LIMIT 200
+               {measures.is_overdue("c")} AS overdue, c.satisfaction,
+               g.case_no AS group_first,
+               (SELECT count(*) FROM cases m WHERE m.complaint_group = c.complaint_group)
+                   AS group_size,
+               r.case_no AS repeat_of
+        FROM c JOIN categories cat ON cat.code = c.category_code
+        LEFT JOIN cases g ON g.id = c.complaint_group
+        LEFT JOIN cases r ON r.id = c.repeat_of
+        ORDER BY c.received_at DESC
     """, {**f.params(), "id": compound_id})
+    cs["group"] = [group_text(first, size)
+                   for first, size in zip(cs.pop("group_first"), cs.pop("group_size"),
+                                          strict=True)]
+    cs["repeat_of"] = cs["repeat_of"].fillna("")
     cs["channel"] = cs["channel"].map(CHANNELS)
     cs["level"] = cs["level"].map(LEVELS)
     cs["status"] = cs["status"].map(STATUSES)
     cs["satisfaction"] = cs["satisfaction"].map(SATISFACTION)
+    # the links (same complaint, repeat of) next to the category, where they are seen
+    cs = cs[["case_no", "channel", "received_on", "category", "group", "repeat_of", "level",
+             "status", "due_on", "closed_on", "overdue", "satisfaction"]]
     card["cases"] = cs.rename(columns={
         "case_no": "工单号", "channel": "渠道", "received_on": "受理日期", "category": "类别",
         "level": "层级", "status": "状态", "due_on": "办理时限", "closed_on": "办结日期",
-        "overdue": "超期", "satisfaction": "满意度"})
+        "overdue": "超期", "satisfaction": "满意度", "group": "同一诉求",
+        "repeat_of": "再诉前案"})
     return card
+
+
+def group_text(first: str | None, size: int | None) -> str:
+    """A case's complaint group as shown on its card: the group's first case and its size.
+
+    ``""`` for a case in no group (one channel only).
+    """
+    if not first or not size or int(size) < 2:
+        return ""
+    return f"{first}（共 {int(size)} 件）"
