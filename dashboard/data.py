@@ -180,10 +180,13 @@ def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
 
 @_cached
 def hotspot_map(c: Context, f: Filters, theme: str, per_households: bool) -> LayerData:
-    """Gi* class and emerging pattern per hexagon of ``theme`` (``f.distinct``: what is counted)."""
+    """Gi* class and emerging pattern per hexagon of ``theme`` (``f.distinct``: what is counted).
+
+    Text unescaped: the map escapes it when it draws (:func:`dashboard.map.build`).
+    """
     with connect(c) as con:
         out = hotspot_stats.layer(con, f, theme, distinct=f.distinct,
-                                  per_households=per_households)
+                                  per_households=per_households, escaped=False)
     _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
     return out
 

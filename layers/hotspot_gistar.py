@@ -40,8 +40,11 @@ def theme_of(f: Filters) -> str:
 
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
-    """Hexagons of the analysed area with their Gi* class, for ``f`` (see the module docstring)."""
-    return hotspot_stats.layer(con, f, theme_of(f), distinct=f.distinct)
+    """Hexagons of the analysed area with their Gi* class, for ``f`` (see the module docstring).
+
+    Text as it is: the map (:func:`dashboard.map.build`) escapes every text property.
+    """
+    return hotspot_stats.layer(con, f, theme_of(f), distinct=f.distinct, escaped=False)
 
 
 def counted(data: LayerData) -> str:

@@ -418,8 +418,13 @@ def legend_rows() -> pd.DataFrame:
 
 
 def layer(con: sa.Connection, f: Filters, theme: str, *, distinct: bool = True,
-          per_households: bool = False) -> LayerData:
-    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON, text escaped)."""
+          per_households: bool = False, escaped: bool = True) -> LayerData:
+    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON, text escaped).
+
+    ``escaped=False`` leaves the text for :func:`dashboard.map.build`, which escapes every
+    text property itself (escaping twice would show ``&amp;`` in a name with ``&``): the
+    map layers of the registry (:mod:`layers.hotspot_gistar`) pass it.
+    """
     df = cells(con, f, theme, distinct=distinct, per_households=per_households)
     feats = []
     for r in df.itertuples(index=False):
@@ -436,7 +441,8 @@ def layer(con: sa.Connection, f: Filters, theme: str, *, distinct: bool = True,
     counts = {str(k): int(v) for k, v in df["class"].value_counts().items()}
     patterns = {str(k): int(v) for k, v in df["pattern"].value_counts().items()}
     # Compound names come from a register someone else wrote: text, never markup.
-    return LayerData(escape_properties(collection(feats)),
+    gj = collection(feats)
+    return LayerData(escape_properties(gj) if escaped else gj,
                      {"theme": theme, "label": theme_label(f, theme), "classes": counts,
                       "patterns": patterns, "distinct": distinct,
                       "per_households": per_households,
