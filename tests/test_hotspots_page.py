@@ -317,3 +317,17 @@ def test_the_compound_card_shows_each_cases_complaint_group(
                          "AND complaint_group IS NULL", x=compound, s=start)
     assert (cases["同一诉求"] == "").sum() == alone
     assert stats.group_text(None, None) == "" and stats.group_text("A", 1) == ""
+
+
+@pytest.mark.parametrize("params", [
+    {"period": "custom", "from": "2001-01-01", "to": "2001-01-31"},
+    {"period": "custom", "from": "2026-06-28", "to": "2026-06-30"},
+    {"count": "cases", "status": "reopened"}, {"theme": "service", "channel": "petition"}])
+def test_the_fire_account_page_survives_any_filter(
+        demo: Engine, monkeypatch: pytest.MonkeyPatch, params: dict[str, str]) -> None:
+    """No case in the period, a period shorter than a week, few cases: figures, never errors."""
+    at = _open(demo, monkeypatch, "dept", scope=FIRE_SCOPE, **params)
+    at.segmented_control(key="hs_view").set_value("emerging").run()
+    at.toggle(key="hs_per_hh").set_value(True).run()
+    assert not at.exception and not at.error
+    assert "时空热点模式：消防安全" in _html(at)
