@@ -51,7 +51,7 @@ def main() -> None:
     if not themes:
         st.info("本账号所属部门没有对应的隐患主题（消防、电梯、治安与噪声），没有可显示的热点。")
         return
-    top = st.columns([3, 2, 2], vertical_alignment="bottom")
+    top = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
     theme = top[0].segmented_control(
         "主题", themes, format_func=lambda k: hotspot_stats.THEME_LABELS[k],
         default=themes[0], key="hs_theme") or themes[0]
@@ -61,6 +61,7 @@ def main() -> None:
     per_hh = top[2].toggle("按每千户折算", key="hs_per_hh",
                            help="分析每千户的诉求数而非诉求数：人多的地方诉求多不算热点。"
                                 "没有住户的六边形不参与。时空模式始终按诉求数。")
+    show_hazards = top[3].toggle("叠加未整改隐患", value=True, key="hs_hazards")
     distinct = common.distinct()
     label = hotspot_stats.THEME_LABELS[theme]
     # the page's theme replaces the sidebar's theme and category filters
@@ -97,9 +98,9 @@ def main() -> None:
 
     streets_layer, streets = common.layer("street_areas", f0)
     drawn: list[tuple[Layer, LayerData, dict[str, Any]]] = [
-        (streets_layer, streets, {"measure": None}),
-        (registry.get(view), cells, {}),
-        (*common.layer("hazards", cases), {})]
+        (streets_layer, streets, {"measure": None}), (registry.get(view), cells, {})]
+    if show_hazards:
+        drawn.append((*common.layer("hazards", cases), {}))
     focus = [ft for ft in cells.features
              if (ft["properties"]["class"] in HOT if view == "gistar"
                  else ft["properties"]["pattern"].endswith("_hot"))]
