@@ -42,16 +42,9 @@ def _fill(feat: dict[str, Any]) -> dict[str, Any]:
 
 def render(data: LayerData, *, name: str = "时空热点模式", **_: Any) -> folium.FeatureGroup:
     """Hexagons coloured by pattern; the tooltip gives pattern, Gi* class, counts, compounds."""
-    fg = folium.FeatureGroup(name=name, show=True)
     fields = (("pattern_label", "时空模式"), ("class_label", "全时段热点类别"),
               ("distinct", "去重诉求"), ("cases", "工单件数"), ("compounds_short", "所含小区"))
-    folium.GeoJson(
-        data.geojson, name="emerging", style_function=_fill,
-        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=[k for k, _v in fields],
-                                      aliases=[v for _k, v in fields], style="font-size:16px;"),
-    ).add_to(fg)
-    return fg
+    return hotspot_gistar.hexagons(data, name, _fill, fields)
 
 
 def legend(data: LayerData, **_: Any) -> str:

@@ -16,6 +16,7 @@ dashboard's 计数 switch says (``Filters.distinct``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import folium
@@ -64,12 +65,18 @@ def _fill(feat: dict[str, Any]) -> dict[str, Any]:
 
 def render(data: LayerData, *, name: str = "显著热点（Gi*）", **_: Any) -> folium.FeatureGroup:
     """Hexagons coloured by Gi* class; the tooltip gives class, count, z-score and compounds."""
-    fg = folium.FeatureGroup(name=name, show=True)
     value = (("value", counted(data)),) if data.meta.get("per_households") else ()
     fields = (("class_label", "热点类别"), ("distinct", "去重诉求"), ("cases", "工单件数"),
               *value, ("z", "Gi* z 得分"), ("compounds_short", "所含小区"))
+    return hexagons(data, name, _fill, fields)
+
+
+def hexagons(data: LayerData, name: str, fill: Callable[[dict[str, Any]], dict[str, Any]],
+             fields: Sequence[tuple[str, str]]) -> folium.FeatureGroup:
+    """The hexagons of ``data`` styled by ``fill``, with a tooltip of (property, label)."""
+    fg = folium.FeatureGroup(name=name, show=True)
     folium.GeoJson(
-        data.geojson, name="gistar", style_function=_fill,
+        data.geojson, name=name, style_function=fill,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=[k for k, _v in fields],
                                       aliases=[v for _k, v in fields], style="font-size:16px;"),
