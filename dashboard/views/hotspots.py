@@ -61,7 +61,7 @@ def main() -> None:
     per_hh = top[2].toggle("按每千户折算", key="hs_per_hh",
                            help="分析每千户的诉求数而非诉求数：人多的地方诉求多不算热点。"
                                 "没有住户的六边形不参与。时空模式始终按诉求数。")
-    show_hazards = top[3].toggle("叠加未整改隐患", value=True, key="hs_hazards")
+    show_hazards = top[3].toggle("叠加未整改隐患", value=True, key="hs_show_hazards")
     distinct = common.distinct()
     label = hotspot_stats.THEME_LABELS[theme]
     # the page's theme replaces the sidebar's theme and category filters
@@ -157,7 +157,7 @@ def main() -> None:
                 f"{label}未整改隐患，数据截止 {f.as_of:%Y-%m-%d}，超期在前",
                 *measures.HAZARD_DEFINITIONS, *synthetic]),
             f"{label}未整改隐患.xlsx", what="hazards", rows=len(open_hz),
-            filters={"theme": theme}, key="hs_hazards")
+            filters={"theme": theme}, key="hs_hazards_download")
         st.dataframe(open_hz, hide_index=True, width="stretch", height=420)
 
 
