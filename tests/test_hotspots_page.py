@@ -331,3 +331,10 @@ def test_the_fire_account_page_survives_any_filter(
     at.toggle(key="hs_per_hh").set_value(True).run()
     assert not at.exception and not at.error
     assert "时空热点模式：消防安全" in _html(at)
+
+
+def test_a_department_without_hazard_themes_is_told_so(
+        demo: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _open(demo, monkeypatch, "dept", scope={"dept": "housing", "themes": ()})
+    assert any("没有对应的隐患主题" in i.value for i in at.info)
+    assert not at.dataframe and not at.get("download_button")
