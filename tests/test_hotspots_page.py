@@ -338,3 +338,18 @@ def test_a_department_without_hazard_themes_is_told_so(
     at = _open(demo, monkeypatch, "dept", scope={"dept": "housing", "themes": ()})
     assert any("没有对应的隐患主题" in i.value for i in at.info)
     assert not at.dataframe and not at.get("download_button")
+
+
+@pytest.mark.parametrize("kind", ["street", "community", "viewer"])
+def test_other_accounts_see_hot_spots_of_what_they_read(
+        demo: Engine, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    from tests.test_scopes_pages import _scope
+
+    scope, where, params = _scope(demo, kind)
+    at = _open(demo, monkeypatch, kind, scope=scope)
+    assert at.segmented_control(key="hs_theme").options[-1] == "全部诉求"
+    fire = F.with_(themes=("fire",))
+    assert _tiles(at)["工单（件）"] == f"{_count(demo, where, fire, **params):,}"
+    captions = "\n".join(c.value for c in at.caption)
+    assert ("相对本辖区的热点" in captions) == (kind != "viewer")
+    assert bool(at.get("download_button")) == (kind != "viewer")
