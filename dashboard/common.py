@@ -193,10 +193,9 @@ def sidebar_filters() -> Filters:
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
                               default=_url_list("status", list(STATUSES)),
                               key="f_statuses", placeholder="全部状态")
+    counted = _url_list("count", list(COUNTS))
     count = sb.radio("计数（热力与热点）", list(COUNTS), format_func=lambda k: COUNTS[k],
-                     index=list(COUNTS).index(_url_list("count", list(COUNTS))[0]
-                                              if _url_list("count", list(COUNTS))
-                                              else "distinct"),
+                     index=list(COUNTS).index(counted[0] if counted else "distinct"),
                      horizontal=True, key="f_count",
                      help="去重后的诉求：同一诉求经12345热线、市长信箱、信访等多个渠道反映的"
                           "只计一次。待办、超期、办结率与各类清单、导出始终按工单件数计。")
