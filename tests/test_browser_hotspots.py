@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy.engine import Engine
 
 from dashboard import harness
@@ -163,9 +164,13 @@ def test_heat_hexagons_add_up_to_distinct_complaints_then_cases(
         """The hexagons' total once the map shows heat (and, with ``before``, a new total)."""
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while True:
-            frames = [f for f in pg.frames if f.evaluate("() => !!window.map")]
-            totals = [sum(int(p["n"]) for p in f.evaluate(FEATURES_JS) if "n" in p and "cell" in p)
-                      for f in frames]
+            totals = []
+            for frame in pg.frames:
+                try:  # a frame may be replaced while it is read (the map remounts)
+                    props = frame.evaluate(f"() => window.map ? ({FEATURES_JS})() : []")
+                except PlaywrightError:
+                    continue
+                totals.append(sum(int(p["n"]) for p in props if "n" in p and "cell" in p))
             total = next((t for t in totals if t and t != before), None)
             if total is not None:
                 return total
