@@ -29,6 +29,31 @@ tile_crs
     ``gcj02`` the layers are shifted to match the tiles.
 tile_attribution
     Attribution text shown for the tiles.
+intake_dir
+    A directory of site-specific intake tables (``header-aliases.csv``,
+    ``value-spellings.csv``, ``rules.toml``, any of them) merged over the
+    shipped ones in ``data/intake/``: a city adds its systems' spellings
+    without editing the installed package (see ``docs/intake.md``).
+max_file_mb
+    An input file larger than this many megabytes is refused before it is
+    read. A year of a city's cases (1,000,000 rows) is about 240 MB of CSV.
+max_unzipped_mb
+    An xlsx (or zipped boundary file) whose members add up to more than this
+    many megabytes uncompressed is refused before it is opened, so that a
+    small file cannot unpack into all the machine's memory.
+max_zip_ratio
+    An xlsx or zip whose uncompressed size is more than this many times its
+    compressed size is refused as a zip bomb (real workbooks compress 5 to 30
+    times).
+max_rows
+    A file with more data rows (or features) than this is refused; reading
+    stops at the cap.
+max_columns
+    A file with more columns than this is refused (a sheet claiming 16,384
+    columns never allocates them).
+max_cell_chars
+    A file with a cell longer than this many characters is refused
+    (Excel's own limit is 32,767).
 """
 
 from __future__ import annotations
@@ -55,6 +80,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tile_url", "", "底图瓦片地址模板（天地图或内网瓦片服务）；留空则无底图"),
     Setting("tile_crs", "wgs84", "底图坐标系：wgs84 或 gcj02"),
     Setting("tile_attribution", "", "底图署名"),
+    Setting("intake_dir", "", "本地导入规则目录（header-aliases.csv、value-spellings.csv、"
+            "rules.toml），覆盖随软件提供的同名规则"),
+    Setting("max_file_mb", 1024, "导入文件大小上限（MB），超过则拒绝读取"),
+    Setting("max_unzipped_mb", 1024, "xlsx（或 zip）解压后大小上限（MB），打开前检查"),
+    Setting("max_zip_ratio", 200, "xlsx（或 zip）压缩比上限，超过视为压缩炸弹"),
+    Setting("max_rows", 2_000_000, "导入文件数据行（要素）数上限"),
+    Setting("max_columns", 200, "导入文件列数上限"),
+    Setting("max_cell_chars", 32_767, "单元格字符数上限"),
 )
 
 
