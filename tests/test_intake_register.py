@@ -34,7 +34,8 @@ def test_compound_register(world: tuple[Engine, str], tmp_path: Path) -> None:
     bowtie = "POLYGON((107.986 26.584,107.987 26.585,107.987 26.584,107.986 26.585,107.986 26.584))"
     df = pd.DataFrame({
         "小区编号": ["R01", "R02", "R03", "R04", "R05", "R06", "R01"],
-        "小区名称": ["龙头河新苑", "万博广场小区", "无坐标小区", "贵阳某小区", "自交叉小区", "", "龙头河新苑"],
+        "小区名称": ["龙头河新苑", "万博广场小区", "无坐标小区", "贵阳某小区", "自交叉小区", "",
+                 "龙头河新苑"],
         "别名": ["龙头河小区；新苑", "", "", "", "", "", "龙头河小区；新苑"],
         "小区地址": ["北京西路1号", "", "", "", "", "", "北京西路1号"],
         "建成年份": ["1998", "2012", "", "", "", "", "1998"],
@@ -48,7 +49,8 @@ def test_compound_register(world: tuple[Engine, str], tmp_path: Path) -> None:
     df.to_excel(path, index=False)
     r = import_compounds(eng, path)
     assert (r.rows_read, r.inserted, r.updated, r.unchanged, r.quarantined) == (7, 3, 0, 1, 3)
-    assert r.quarantine_reasons == {"缺少坐标或边界": 1, "小区不在凯里市范围内": 1, "缺少小区名称": 1}
+    assert r.quarantine_reasons == {"缺少坐标或边界": 1, "小区不在凯里市范围内": 1,
+                                    "缺少小区名称": 1}
     with eng.connect() as con:
         got = {x.code: x for x in con.execute(sa.text(
             "SELECT code, aliases, build_year, management_mode, is_old, street_code, "
