@@ -40,7 +40,8 @@ from tests import conftest, messy
 #: numbers beyond every range, dates beyond every calendar, geometry of every odd kind,
 #: markup, very long text.
 ODD: list[str] = [
-    "", " ", "\x00", "楼道\x00漏水", "\t", "\r\n", "\u3000", "\ufeff", "\u202e反向", "🏠🔥",
+    "", " ", "\x00", "楼道\x00漏水", "a\x1fb\x1e", "\t", "\r\n", "\u3000", "\ufeff",
+    "\u202e反向", "🏠🔥",
     "'", "'=1+1", "=1+1", "=HYPERLINK(\"http://x\",\"点\")", "+1", "-1", "@SUM(A1)",
     "NaN", "nan", "inf", "-inf", "1e308", "-1e308", "1e-308", "9999", "-0", "0", "1.5", "１２３",
     "99999999999999999999999", "0x1F", "1,000", "二〇二五年",
@@ -127,15 +128,21 @@ def _check(eng: Engine, url: str, args: list[str], rows: int, *, must_import: bo
 
 # --- the corpus: every odd value in every column --------------------------------------------
 
+def _import_table(world: tuple[Engine, str], folder: Path, kind: str,
+                  rows: list[dict[str, str]], fmt: str) -> None:
+    """Write ``rows`` over the base row of ``kind`` as ``fmt``; the import must take them."""
+    eng, url = world
+    df = _table(kind, rows)
+    path = _write(df, folder / f"{kind}.{fmt.split('-')[0]}", fmt)
+    extra = ["--channel", "12345"] if kind == "cases" else []
+    _check(eng, url, [kind, str(path), *extra], len(df), must_import=True)
+
+
 @pytest.mark.parametrize("fmt", ["csv-utf8", "csv-gb18030", "xlsx"])
 @pytest.mark.parametrize("kind", ["cases", "compounds"])
 def test_every_odd_value_in_every_column(world, tmp_path: Path, kind: str, fmt: str) -> None:
-    eng, url = world
     headers = cases.HEADERS if kind == "cases" else compounds.HEADERS
-    df = _table(kind, [{h: v} for h in headers for v in ODD])
-    path = _write(df, tmp_path / f"corpus.{fmt.split('-')[0]}", fmt)
-    extra = ["--channel", "12345"] if kind == "cases" else []
-    _check(eng, url, [kind, str(path), *extra], len(df), must_import=True)
+    _import_table(world, tmp_path, kind, [{h: v} for h in headers for v in ODD], fmt)
 
 
 def _feature(props: dict[str, Any], geometry: dict[str, Any] | None) -> dict[str, Any]:
@@ -202,22 +209,19 @@ def _rows(columns: tuple[str, ...]) -> st.SearchStrategy[list[dict[str, str]]]:
                     min_size=1, max_size=6)
 
 
+_formats = st.sampled_from(["csv-utf8", "csv-gb18030", "xlsx"])
+
+
 @SETTINGS
-@given(rows=_rows(cases.HEADERS), fmt=st.sampled_from(["csv-utf8", "csv-gb18030", "xlsx"]))
+@given(rows=_rows(cases.HEADERS), fmt=_formats)
 def test_fuzz_case_exports(world, tmp_path_factory, rows, fmt) -> None:  # type: ignore[no-untyped-def]
-    eng, url = world
-    df = _table("cases", rows)
-    path = _write(df, tmp_path_factory.mktemp("fz") / f"cases.{fmt.split('-')[0]}", fmt)
-    _check(eng, url, ["cases", str(path), "--channel", "12345"], len(df), must_import=True)
+    _import_table(world, tmp_path_factory.mktemp("fz"), "cases", rows, fmt)
 
 
 @SETTINGS
-@given(rows=_rows(compounds.HEADERS), fmt=st.sampled_from(["csv-utf8", "csv-gb18030", "xlsx"]))
+@given(rows=_rows(compounds.HEADERS), fmt=_formats)
 def test_fuzz_registers(world, tmp_path_factory, rows, fmt) -> None:  # type: ignore[no-untyped-def]
-    eng, url = world
-    df = _table("compounds", rows)
-    path = _write(df, tmp_path_factory.mktemp("fz") / f"register.{fmt.split('-')[0]}", fmt)
-    _check(eng, url, ["compounds", str(path)], len(df), must_import=True)
+    _import_table(world, tmp_path_factory.mktemp("fz"), "compounds", rows, fmt)
 
 
 _coord = st.floats(min_value=-1e308, max_value=1e308, allow_nan=False, allow_infinity=False)

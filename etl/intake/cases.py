@@ -528,8 +528,10 @@ def _stage(con: sa.Connection, stage: pd.DataFrame, dry_run: bool) -> list[int]:
         pass
     con.execute(sa.text(_STAGE_DDL))
     copy_frame(con, "_stage_cases", stage)
-    stale = [int(r) for r in con.execute(sa.text(_STALE_SQL)).scalars()]
     con.execute(sa.text("ANALYZE _stage_cases"))
+    stale: list[int] = []
+    if con.execute(sa.text("SELECT EXISTS (SELECT 1 FROM voided_cases)")).scalar():
+        stale = [int(r) for r in con.execute(sa.text(_STALE_SQL)).scalars()]
     con.execute(sa.text(_POINTS_SQL))
     assign.assign_points(con, "_points", "_assigned")
     # From here on, decide and write under one lock: no other import adds the same case.

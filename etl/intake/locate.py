@@ -345,8 +345,10 @@ class Areas:
         if not need.any():
             return code, cid
         sel = pd.Series(need, index=street.index)
-        key = street[sel].astype(str) + "\x1f" + community[sel].astype(str) + "\x1f" \
-            + address[sel].astype(str)
+        key = (  # one text per distinct (street, community, address)
+            street[sel].astype(str).str.replace("\x1f", "") + "\x1f"
+            + community[sel].astype(str).str.replace("\x1f", "") + "\x1f"
+            + address[sel].astype(str).str.replace("\x1f", ""))
 
         def one(k: str) -> tuple[str | None, int | None]:
             s, c, a = k.split("\x1f")

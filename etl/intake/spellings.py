@@ -89,23 +89,34 @@ def _rows(name: str, stamp: tuple[str, tuple[int, ...]]) -> tuple[list[dict[str,
     return shipped, (_csv(site, name) if site is not None and site.is_file() else [])
 
 
-@functools.cache
-def _header_aliases(kind: str, stamp: tuple[str, tuple[int, ...]]) -> dict[str, str]:
-    shipped, site = _rows(ALIASES, stamp)
-    known = {r["canonical"] for r in shipped if r["kind"] == kind}
+def _lookup(name: str, stamp: tuple[str, tuple[int, ...]], group: str,
+            what: str) -> dict[str, str]:
+    """Normalized spelling → target for one ``group`` of table ``name``, site rows last.
+
+    A site row must name a target the shipped table knows for that group
+    (``what`` words it in the message).
+    """
+    key, target = _COLUMNS[name][1:] if name == SPELLINGS else ("alias", "canonical")
+    head = _COLUMNS[name][0]
+    shipped, site = _rows(name, stamp)
+    known = {r[target] for r in shipped if r[head] == group}
     out: dict[str, str] = {}
     for r in shipped + site:
-        if r["kind"] != kind or not r["alias"]:
+        if r[head] != group or not r[key]:
             continue
-        if r["canonical"] not in known:
+        if r[target] not in known:
             raise InputFileError(
-                f"本地导入规则 {Path(stamp[0]) / ALIASES}：“{r['canonical']}”不是{kind}文件的"
-                f"标准列名，可用：{'、'.join(sorted(known))}")
-        out[norm(r["canonical"])] = r["canonical"]
-        out[norm(r["alias"])] = r["canonical"]
-    for c in known:  # a canonical header always means itself
-        out[norm(c)] = c
+                f"本地导入规则 {Path(stamp[0]) / name}：{group} 没有{what}“{r[target]}”，"
+                f"可用：{'、'.join(sorted(known))}")
+        out[norm(r[key])] = r[target]
+    for t in known if name == ALIASES else ():  # a canonical header always means itself
+        out[norm(t)] = t
     return out
+
+
+@functools.cache
+def _header_aliases(kind: str, stamp: tuple[str, tuple[int, ...]]) -> dict[str, str]:
+    return _lookup(ALIASES, stamp, kind, "标准列名")
 
 
 def header_aliases(kind: str = "cases") -> dict[str, str]:
@@ -118,18 +129,7 @@ def header_aliases(kind: str = "cases") -> dict[str, str]:
 
 @functools.cache
 def _values(field: str, stamp: tuple[str, tuple[int, ...]]) -> dict[str, str]:
-    shipped, site = _rows(SPELLINGS, stamp)
-    allowed = {r["value"] for r in shipped if r["field"] == field}
-    out: dict[str, str] = {}
-    for r in shipped + site:
-        if r["field"] != field or not r["spelling"]:
-            continue
-        if r["value"] not in allowed:
-            raise InputFileError(
-                f"本地导入规则 {Path(stamp[0]) / SPELLINGS}：字段 {field} 没有取值“{r['value']}”，"
-                f"可用：{'、'.join(sorted(allowed))}")
-        out[norm(r["spelling"])] = r["value"]
-    return out
+    return _lookup(SPELLINGS, stamp, field, "取值")
 
 
 def values(field: str) -> dict[str, str]:
