@@ -380,3 +380,17 @@ def test_a_cap_refuses_before_reading(tmp_path: Path) -> None:
                 cell_chars=100)
     with pytest.raises(InputFileError, match="PROPMAP_MAX_ROWS"):
         read_table(path, caps=caps)
+
+
+def test_a_value_the_database_refuses_cancels_the_import(world) -> None:
+    """The last line of defence: a refusal the checks missed is a message, not a traceback."""
+    from etl.intake import accounting
+
+    eng, _ = world
+    before = messy.snapshot(eng)
+    with pytest.raises(InputFileError, match="数据库拒绝了文件中的值.*数据库未作任何改动"), \
+            accounting.transaction(eng, "x.csv") as con:
+        con.execute(sa.text("INSERT INTO imports (kind, file, file_sha256) "
+                            "VALUES ('cases', 'x.csv', 'h')"))
+        con.execute(sa.text("SELECT 1 / 0"))  # a DataError, as a refused value would be
+    assert messy.snapshot(eng) == before

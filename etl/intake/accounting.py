@@ -122,8 +122,9 @@ def transaction(engine: Engine, file: str, dry_run: bool = False) -> Iterator[sa
     """One import's transaction: committed on success, rolled back on error or in a dry run.
 
     The last line of defence for "no traceback for bad data": a value the
-    database refuses although the importer checked it (a bug, or another
-    import writing the same case meanwhile) cancels the whole import with a
+    database refuses although the importer checked it (a bug, another import
+    writing the same case meanwhile, or a geometry PostGIS cannot process,
+    which it reports as an internal error) cancels the whole import with a
     message, and the database is unchanged.
     """
     try:
@@ -138,7 +139,7 @@ def transaction(engine: Engine, file: str, dry_run: bool = False) -> Iterator[sa
                 tx.rollback()
             else:
                 tx.commit()
-    except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+    except (sa.exc.DataError, sa.exc.IntegrityError, sa.exc.InternalError) as exc:
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
         raise InputFileError(
             f"{file}：数据库拒绝了文件中的值（{mask_text(first)}），导入已取消，数据库未作任何改动。"
