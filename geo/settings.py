@@ -42,9 +42,9 @@ max_unzipped_mb
     many megabytes uncompressed is refused before it is opened, so that a
     small file cannot unpack into all the machine's memory.
 max_zip_ratio
-    An xlsx or zip whose uncompressed size is more than this many times its
-    compressed size is refused as a zip bomb (real workbooks compress 5 to 30
-    times).
+    An xlsx or zip with a member (of a megabyte or more) that unpacks to more
+    than this many times its packed size is refused as a zip bomb (real
+    workbooks compress 5 to 30 times).
 max_rows
     A file with more data rows (or features) than this is refused; reading
     stops at the cap.
