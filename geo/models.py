@@ -157,7 +157,8 @@ compounds = Table(
     Column(
         "is_sanwu",
         Boolean,
-        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'", persisted=True),
+        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'",
+                 persisted=True),
         comment="三无小区：无物业服务企业、无主管部门、无业主组织",
     ),
     Column("is_old", Boolean, Computed("coalesce(build_year < 2001, false)", persisted=True),
