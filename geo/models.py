@@ -75,6 +75,7 @@ LOCATED_BY = {
     "coordinates": "坐标",
     "compound_name": "小区名称",
     "address": "地址",
+    "area_name": "辖区名称",  # migration 0006: only a street office or community was named
     "none": "未定位",
 }
 
@@ -310,10 +311,12 @@ imports = Table(
     Column("unchanged", Integer, nullable=False, server_default="0"),
     Column("quarantined", Integer, nullable=False, server_default="0"),
     Column("summary", JSONB, nullable=False, server_default="{}"),
+    Column("voided", Integer, nullable=False, server_default="0",
+           comment="作废而跳过的行"),  # migration 0006
     CheckConstraint(_in("kind", IMPORT_KINDS), name="kind"),
-    CheckConstraint("rows_read = inserted + updated + unchanged + quarantined",
+    CheckConstraint("rows_read = inserted + updated + unchanged + voided + quarantined",
                     name="accounting"),
-    comment="导入批次：文件、时间与逐行核算（读入 = 新增 + 更新 + 未变 + 隔离）",
+    comment="导入批次：文件、时间与逐行核算（读入 = 新增 + 更新 + 未变 + 作废 + 隔离）",
 )
 
 quarantine = Table(
@@ -518,3 +521,20 @@ for _ix in cases.indexes:
     elif _ix.name == "ix_cases_loose_received":
         _ix.dialect_options["postgresql"]["include"] = [
             *_ix.dialect_options["postgresql"]["include"], "id", "complaint_group"]
+
+
+# --- Voided cases (migration 0006) --------------------------------------------
+
+voided_cases = Table(
+    "voided_cases",
+    metadata,
+    Column("channel", String(8), primary_key=True),
+    Column("case_no", Text, primary_key=True),
+    Column("voided_at", DateTime(timezone=True), nullable=False, server_default=func.now(),
+           comment="作废记入的时间（导入时间）"),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("had_case", Boolean, nullable=False, server_default="false",
+           comment="作废时库中已有该工单（已删除）"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    comment="已作废工单：不计入任何统计，再次导入时不再新增",
+)
