@@ -139,8 +139,9 @@ def division_seats_2016() -> dict[str, tuple[float, float]]:
     }
 
 
+@functools.cache
 def kaili_outline() -> MultiPolygon:
-    """Kaili City's outline in WGS84 (converted from the GCJ-02 reference file)."""
+    """Kaili City's outline in WGS84 (converted from the GCJ-02 reference file, once)."""
     with open(DATA / "kaili-522601-outline-gcj02.geojson", encoding="utf-8") as f:
         gj = json.load(f)
     geom = shape(gj if gj.get("type") != "Feature" else gj["geometry"])
