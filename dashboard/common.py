@@ -208,8 +208,12 @@ def setup(title: str, *, presentation: bool = False) -> None:
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{title}</h1>',
                 unsafe_allow_html=True)
     if stat("synthetic"):
-        st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                   "仅城市轮廓与街道名称为真实。")
+        meta = stat("meta")
+        real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
+        if real and invented:  # the demo says which of its parts are real (etl.demo)
+            st.caption(f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。")
+        else:
+            st.caption("⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
 
 
 def guarded(fn: F) -> F:
