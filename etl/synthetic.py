@@ -14,8 +14,10 @@ lists are read through :mod:`geo.reference`; nothing is written):
   know (白午, 白果井, created since) takes the emptiest place in the ring
   :data:`GAP_RING_M` around the centre. A community seat that would cut its
   unit in two, or lies within :data:`SEAT_CLEARANCE_M` of another unit's
-  seat, does not shape the units; so the 9 street offices stay small and compact
-  around 大十字 and the towns lie around them, each around its own seat;
+  seat, does not shape the units. The street offices hold no land farther than
+  :data:`CORE_MARGIN_M` beyond the hull of their points; the towns share the
+  rest. So the 9 street offices stay small and compact around 大十字 and the
+  towns lie around them, each around its own seat;
 - inside each unit its real communities (社区) and villages (村) of 2016, by
   name and code, are the Voronoi cells of their seats where known, else of
   generated points: communities near the unit's seat, villages spread over
@@ -63,6 +65,8 @@ URBAN_RADIUS_M = 5000.0
 #: in the old town the seats of neighbouring units' communities lie a few hundred
 #: metres apart, and would leave a street office with a square kilometre.
 SEAT_CLEARANCE_M = 1000.0
+#: The street offices reach at most this far beyond the hull of their points (m).
+CORE_MARGIN_M = 2500.0
 #: A street office with no known point takes the emptiest place in this ring (m).
 GAP_RING_M = (2500.0, 5000.0)
 #: Generated communities of the street offices created after 2016 (real_name false).
@@ -287,7 +291,7 @@ RESETTLEMENT_SUFFIXES = ("安置区", "安置小区", "移民安置区")
 VILLAGE_SUFFIXES = ("新村",)
 PHASES = ("二期", "三期", "东区", "西区", "南区", "北区")
 #: Weight of a candidate compound at a town's seat against one at 大十字 (1).
-TOWN_WEIGHT = 0.15
+TOWN_WEIGHT = 0.1
 #: Pattern → (stems, suffixes). ``None`` stems: the compound's own community or village
 #: without its 社区/村/家委会 (鸭塘安置区, 龙场煤矿生活区).
 NAME_PATTERNS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
@@ -746,7 +750,24 @@ def make_divisions(rng: np.random.Generator) -> gpd.GeoDataFrame:
             if np.hypot(*(others - p).T).min() >= SEAT_CLEARANCE_M:
                 pts.append(p)
                 labels.append(k)
-    areas, _keep = _partition(np.array(pts), np.array(labels), seats, outline)
+    pts_, labels_ = np.array(pts), np.array(labels)
+    areas, keep = _partition(pts_, labels_, seats, outline)
+    is_street = np.array([u["kind"] == "street" for u in units])
+    # The street offices hold the city: no land farther than CORE_MARGIN_M from the hull of
+    # their own points. What lies beyond goes to the towns, split among them as before.
+    mine = keep & is_street[labels_]
+    core = shapely.convex_hull(shapely.multipoints(pts_[mine])).buffer(
+        CORE_MARGIN_M, join_style="mitre", mitre_limit=1.6
+    )
+    city = shapely.union_all([areas[k] for k in np.flatnonzero(is_street)]).intersection(core)
+    rest = outline.difference(city)
+    town_pts = keep & ~is_street[labels_]
+    towns = _voronoi_labels(pts_[town_pts], labels_[town_pts], len(units), rest)
+    areas = [
+        _multi(areas[k].intersection(core)) if is_street[k] else towns[k]
+        for k in range(len(units))
+    ]
+    areas = _give_away_strays(areas, seats)
     areas = [_densify_inner(a, outline) for a in _snap_to_outline(areas, outline)]
     lon, lat = _to_wgs.transform(seats[:, 0], seats[:, 1])
     return gpd.GeoDataFrame(
@@ -962,7 +983,7 @@ def make_compounds(
         gx, gy = gx[inside], gy[inside]
         if is_town[street]:
             d_seat = np.hypot(gx - seat[street][0], gy - seat[street][1]) / 1000.0
-            weight = TOWN_WEIGHT * np.exp(-d_seat / 0.8) + 0.002
+            weight = TOWN_WEIGHT * np.exp(-d_seat / 0.8) + 0.0008
         else:
             d = np.hypot(gx - cx0, gy - cy0) / 1000.0
             weight = np.exp(-d / 2.6) + 0.05 * np.exp(-d / 8.0)
