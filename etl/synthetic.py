@@ -459,9 +459,7 @@ def _wgs_all(geoms: list[BaseGeometry]) -> np.ndarray:
 
 
 def _multi(geom: BaseGeometry) -> MultiPolygon:
-    geom = shapely.make_valid(geom)
-    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
-    return MultiPolygon(polys)
+    return MultiPolygon(_parts(shapely.make_valid(geom)))
 
 
 def _where_else_none(mask: np.ndarray, values: object) -> np.ndarray:
@@ -497,7 +495,7 @@ def _voronoi_labels(
     envelope = shapely.box(minx - 5000, miny - 5000, maxx + 5000, maxy + 5000)
     cells = list(shapely.voronoi_polygons(shapely.multipoints(points), extend_to=envelope).geoms)
     tree = shapely.STRtree(cells)
-    # Duplicate points share one cell; either label may take it, the other gets it too.
+    # Duplicate points share one cell: the first of them takes it.
     hit_point, hit_cell = tree.query(shapely.points(points), predicate="intersects")
     parts: list[list[BaseGeometry]] = [[] for _ in range(n_labels)]
     taken: set[int] = set()
@@ -509,6 +507,7 @@ def _voronoi_labels(
 
 
 def _parts(geom: BaseGeometry) -> list[Polygon]:
+    """The polygons of ``geom`` with an area (no lines or points from an overlay)."""
     return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
 
 
