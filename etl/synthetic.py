@@ -81,6 +81,12 @@ NEW_COMMUNITY_STEMS = (
     "兴隆",
     "安和",
     "瑞丰",
+    "富民",
+    "华阳",
+    "祥和",
+    "恒丰",
+    "明德",
+    "润泽",
 )
 
 # The grammar of compound names. A name is one stem and one suffix of a pattern,
@@ -848,6 +854,7 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
     """
     comms = reference.communities_2016()
     outline = _local(reference.kaili_outline())
+    spare = [str(x) for x in rng.permutation(NEW_COMMUNITY_STEMS)]  # no name twice
     rows = []
     for s in streets.itertuples():
         area = _local(s.geom)
@@ -855,9 +862,7 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
         seat = np.array([s.seat_x, s.seat_y])
         own = [c for c in comms if c["street_code"] == s.code]
         if not own:
-            stems = [_place_stem(s.name)] + [
-                str(x) for x in rng.permutation(NEW_COMMUNITY_STEMS)
-            ][: int(rng.integers(4, 7))]
+            stems = [_place_stem(s.name)] + [spare.pop() for _ in range(int(rng.integers(4, 7)))]
             own = [
                 {
                     "code": f"{s.code[:9]}{i + 1:03d}",
