@@ -40,6 +40,7 @@ compound, firm, case and hazard made here is synthetic.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -590,14 +591,29 @@ def _on_edge(points: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.n
     return d[np.arange(len(points)), k], k
 
 
-def _outline_segments(outline: BaseGeometry) -> np.ndarray:
-    rings = [r for p in _parts(outline) for r in (p.exterior, *p.interiors)]
-    return np.concatenate(
+@dataclass(frozen=True)
+class _Outline:
+    """Kaili's outline in local metres, with what the boundary fixes need of it."""
+
+    shape: MultiPolygon
+    border: BaseGeometry  # its boundary, prepared
+    segments: np.ndarray  # (m, 2, 2): every edge of every ring
+    corners: frozenset[tuple[float, float]]
+
+
+@functools.cache
+def _outline() -> _Outline:
+    shape = _local(reference.kaili_outline())
+    rings = [r for p in _parts(shape) for r in (p.exterior, *p.interiors)]
+    segments = np.concatenate(
         [np.stack([c[:-1], c[1:]], axis=1) for c in (shapely.get_coordinates(r) for r in rings)]
     )
+    border = shape.boundary
+    shapely.prepare(border)
+    return _Outline(shape, border, segments, frozenset((x, y) for x, y in segments[:, 0]))
 
 
-def _snap_to_outline(geoms: list[MultiPolygon], outline: BaseGeometry) -> list[MultiPolygon]:
+def _snap_to_outline(geoms: list[MultiPolygon]) -> list[MultiPolygon]:
     """Move every vertex that lies on an edge of the outline to that edge's nearer end.
 
     Where an inner border meets the outline, clipping puts a vertex in the middle of
@@ -606,10 +622,8 @@ def _snap_to_outline(geoms: list[MultiPolygon], outline: BaseGeometry) -> list[M
     edges are geodesics, ours straight in lon/lat). The same vertex moves alike in
     both areas it bounds, so they still partition the outline.
     """
-    segments = _outline_segments(outline)
-    corners = {(x, y) for x, y in segments[:, 0]}
-    border = outline.boundary
-    shapely.prepare(border)
+    outline = _outline()
+    segments, corners, border = outline.segments, outline.corners, outline.border
 
     def snap(xy: np.ndarray) -> np.ndarray:
         near = shapely.dwithin(border, shapely.points(xy), 1e-6)
@@ -628,7 +642,7 @@ def _snap_to_outline(geoms: list[MultiPolygon], outline: BaseGeometry) -> list[M
     return [_multi(shapely.transform(g, snap)) for g in geoms]
 
 
-def _densify_inner(geom: MultiPolygon, outline: BaseGeometry, step: float = 100.0) -> MultiPolygon:
+def _densify_inner(geom: MultiPolygon, step: float = 100.0) -> MultiPolygon:
     """``geom`` with its edges off the outline cut into pieces of at most ``step`` metres.
 
     A border 15 km long carries the communities' corners on it; PostGIS (geodesic
@@ -636,8 +650,7 @@ def _densify_inner(geom: MultiPolygon, outline: BaseGeometry, step: float = 100.
     200 m². Pieces are cut from the lesser end, so both areas sharing an edge get the
     very same points.
     """
-    border = outline.boundary
-    shapely.prepare(border)
+    border = _outline().border
 
     def ring(c: np.ndarray) -> np.ndarray:
         a, b = c[:-1], c[1:]
@@ -732,7 +745,7 @@ def make_divisions(rng: np.random.Generator) -> gpd.GeoDataFrame:
     partition does not depend on ``rng``.
     """
     del rng  # the seats are real or placed by rule: no chance involved
-    outline = _local(reference.kaili_outline())
+    outline = _outline().shape
     units = reference.divisions()
     codes = [u["code"] for u in units]
     known = {c: _lonlat_to_local(p) for c, p in reference.division_seats_2016().items()}
@@ -773,7 +786,7 @@ def make_divisions(rng: np.random.Generator) -> gpd.GeoDataFrame:
         for k in range(len(units))
     ]
     areas = _give_away_strays(areas, seats)
-    areas = [_densify_inner(a, outline) for a in _snap_to_outline(areas, outline)]
+    areas = [_densify_inner(a) for a in _snap_to_outline(areas)]
     lon, lat = _to_wgs.transform(seats[:, 0], seats[:, 1])
     return gpd.GeoDataFrame(
         {
@@ -828,8 +841,19 @@ def _spread(
     ok = shapely.contains_xy(inner, pool[:, 0], pool[:, 1])
     pool = pool[ok] if ok.sum() >= n else pool
     have = taken.reshape(-1, 2)
+    if near is None:
+        # Farthest-point sampling over the whole pool, keeping each try's distance to
+        # the nearest point taken so far.
+        gap = np.full(len(pool), np.inf)
+        for h in have:
+            gap = np.minimum(gap, np.hypot(*(pool - h).T))
+        for _ in range(n):
+            p = pool[int(np.argmax(gap))]
+            gap = np.minimum(gap, np.hypot(*(pool - p).T))
+            out = np.vstack([out, p])
+        return out
     for k in range(n):
-        tries = pool[k * 24 : (k + 1) * 24] if near is not None else pool
+        tries = pool[k * 24 : (k + 1) * 24]
         if len(tries) == 0:
             tries = pool
         if len(have):
@@ -853,7 +877,6 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
     ``geom`` (synthetic, inside its unit).
     """
     comms = reference.communities_2016()
-    outline = _local(reference.kaili_outline())
     spare = [str(x) for x in rng.permutation(NEW_COMMUNITY_STEMS)]  # no name twice
     rows = []
     for s in streets.itertuples():
@@ -898,7 +921,7 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
             seeds[i] = p
         xy = np.array(seeds)
         cells, _keep = _partition(xy, np.arange(len(own)), xy, area)
-        cells = _snap_to_outline(cells, outline)
+        cells = _snap_to_outline(cells)
         for c, p, cell, real in zip(own, xy, cells, real_seat, strict=True):
             rows.append(
                 {
