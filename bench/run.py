@@ -23,6 +23,9 @@ Measured:
 - **row-level security**: the overview and the drill-down built as the dashboard builds
   them, through its own database role under an account's scope (a ``leader`` and a
   ``street`` account), interleaved with the same work as the table owner;
+- **credit and coverage**: the firms' and the committees' credit evaluation (four quarters,
+  every score, proposal and flag), the coverage gaps per community and the party-building
+  coverage per street office, as the table owner;
 - **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
 """
 
@@ -51,7 +54,7 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import auth, db, roles, schema
+from geo import auth, coverage, credit, db, party, roles, schema
 from geo.scope import Scope
 from layers import facts, hotspot, registry
 from layers.filters import Filters
@@ -73,6 +76,7 @@ BUDGETS = (
     ("rls_overview_overhead", 0.10, "", "row-level security on the overview (leader) ≤ +10 %"),
     ("rls_drilldown_overhead", 0.10, "",
      "row-level security on the drill-down (leader and street account) ≤ +10 %"),
+    ("credit_firms_ms", 1000.0, "ms", "firms' credit evaluation (4 quarters) ≤ 1 s"),
 )
 
 
@@ -343,6 +347,20 @@ def measure_browser(engine: Engine, res: Result, say: Say) -> None:
             browser.close()
 
 
+def measure_credit(engine: Engine, res: Result) -> None:
+    """Credit evaluations, coverage gaps and party-building coverage, as the owner."""
+    work: dict[str, Callable[[sa.Connection], Any]] = {
+        "credit_firms_ms": lambda c: credit.evaluate(c, "firm"),
+        "credit_committees_ms": lambda c: credit.evaluate(c, "committee"),
+        "coverage_gaps_ms": lambda c: coverage.gaps(c, "community"),
+        "party_coverage_ms": lambda c: party.coverage(c, "street"),
+    }
+    for _ in range(res.runs):
+        for key, fn in work.items():
+            with engine.connect() as con:
+                res.add(key, _timed(lambda f=fn, c=con: f(c))[0] * 1000)  # type: ignore[misc]
+
+
 def measure_naive(engine: Engine, res: Result) -> None:
     with engine.connect() as con:
         gdf = gpd.read_postgis(sa.text(
@@ -381,6 +399,8 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         measure_maps(engine, res)
         say("行级安全的开销（联席会议账号、街道账号）…")
         measure_scoped(engine, res)
+        say("信用评价、覆盖缺口与党建覆盖 …")
+        measure_credit(engine, res)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)

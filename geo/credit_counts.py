@@ -25,8 +25,6 @@ from geo.credit_model import Event, Period
 #: Case measures a score may use (those of the rates, and the received count).
 CASE_KEYS = ("received", "overdue", "closed", "closed_late", "reopened", "rated", "satisfied",
              "unsatisfied")
-#: SQL: the quarter (``2026Q2``) of a timestamp in Kaili.
-_QUARTER_TS = "to_char({col} AT TIME ZONE 'Asia/Shanghai', 'YYYY\"Q\"Q')"
 _QUARTER_DAY = "to_char({col}, 'YYYY\"Q\"Q')"
 
 
@@ -40,24 +38,40 @@ def _bounds(periods: Sequence[Period]) -> dict[str, Any]:
     }
 
 
+def _starts(periods: Sequence[Period]) -> tuple[list[Period], list[dt.datetime]]:
+    """The periods in order and the instants bounding them (Kaili midnight), for
+    ``width_bucket``: bucket ``i`` is ``periods[i - 1]``."""
+    ordered = sorted(periods)
+    bounds = [dt.datetime.combine(p.start, dt.time.min, tzinfo=measures.TZ) for p in ordered]
+    bounds.append(dt.datetime.combine(ordered[-1].end + dt.timedelta(days=1), dt.time.min,
+                                      tzinfo=measures.TZ))
+    return ordered, bounds
+
+
 def case_counts(con: sa.Connection, attribution: str, params: dict[str, Any],
                 categories: Sequence[str], periods: Sequence[Period],
                 cutoff: dt.date) -> dict[tuple[int, Period], dict[str, int]]:
     """Case counts per (subject, quarter) for the cases of ``categories`` at the subjects'
-    compounds (``attribution`` is the SQL of ``subject_id, compound_id, households``)."""
+    compounds (``attribution`` is the SQL of ``subject_id, compound_id, households``).
+
+    The quarter of a case is found with ``width_bucket`` over the quarters' first instants,
+    not by formatting each case's time in Kaili's zone: 0.65 s against 0.85-1.7 s at
+    1,000,000 cases (the scan of the year's cases is most of it).
+    """
     if not periods:
         return {}
+    ordered, bounds = _starts(periods)
     rows = con.execute(sa.text(f"""
         WITH a AS ({attribution})
-        SELECT a.subject_id, {_QUARTER_TS.format(col="c.received_at")} AS period,
+        SELECT a.subject_id, width_bucket(c.received_at, CAST(:bounds AS timestamptz[])) AS q,
                {measures.counts_sql("c", CASE_KEYS)}
         FROM cases c JOIN a ON a.compound_id = c.compound_id
         WHERE c.received_at >= :p_start AND c.received_at < :p_end
           AND c.category_code = ANY (CAST(:cats AS text[]))
         GROUP BY 1, 2
-    """), {**params, **_bounds(periods), **measures.cutoff_params(cutoff),
+    """), {**params, **_bounds(periods), **measures.cutoff_params(cutoff), "bounds": bounds,
            "cats": list(categories)}).mappings().all()
-    return {(int(r["subject_id"]), Period.parse(r["period"])): {k: int(r[k]) for k in CASE_KEYS}
+    return {(int(r["subject_id"]), ordered[int(r["q"]) - 1]): {k: int(r[k]) for k in CASE_KEYS}
             for r in rows}
 
 
