@@ -93,7 +93,7 @@ def legend(data: LayerData, *, highlight: int | None = None, **_: Any) -> str:
     if "" in shown:
         items.append((style.NO_DATA, "未评级"))
     black = any(ft["properties"]["list_status"] == "black" for ft in data.features)
-    out = style.swatches("小区所属企业的信用等级（已发布）", items, shape="dot")
+    out = style.swatches("小区所属物业企业的信用等级（已发布）", items, shape="dot")
     if black:
         out += style.swatches("", [("#000000", "黑榜企业（黑色描边）")], shape="dot")
     return out

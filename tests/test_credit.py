@@ -157,7 +157,8 @@ def test_the_demo_spans_the_grades_with_a_black_list_its_events_explain(demo: En
 def test_history_is_appended_and_the_current_status_derives_from_it(demo: Engine) -> None:
     with demo.connect() as con, con.begin() as tx:
         firm = int(con.execute(sa.text(
-            "SELECT id FROM property_firms WHERE list_status = 'none' ORDER BY id")).scalar_one())
+            "SELECT id FROM property_firms WHERE list_status = 'none' ORDER BY id LIMIT 1"))
+            .scalar_one())
         audits = int(con.execute(sa.text("SELECT count(*) FROM audit_log")).scalar_one())
         eid = credit.record_event(con, "firm", firm, "penalty", AS_OF, "违规收取停车费",
                                   "凯住建罚〔2026〕99号", by="t-housing")

@@ -54,11 +54,11 @@ def main() -> None:
                            horizontal=True, key="credit_subject")
     periods = data.credit_periods(c)
     with top[1]:
-        raw = st.query_params.get("period")
+        raw = st.query_params.get("quarter")  # not "period": the sidebar's filter owns that
         period = st.selectbox("评价季度", periods,
                               index=periods.index(raw) if raw in periods else 0,
                               format_func=lambda p: Period.parse(p).label, key="credit_period")
-    common.set_url(period=None if period == periods[0] else period)
+    common.set_url(quarter=None if period == periods[0] else period)
     what = SUBJECTS[subject]
     model = credit.load(subject)
     st.caption(f"模型：{model.name}（版本 {model.version}）。评分规则、等级与红黑榜条件见 "
@@ -144,6 +144,13 @@ def _pending(ev: credit.Evaluation, subject: str) -> None:
 def _results(ev: credit.Evaluation, subject: str) -> None:
     st.subheader(f"{ev.period.label}评价结果")
     table = ev.table()
+    if len(table):  # party building beside the grades (红色物业)
+        c = data.ctx()
+        reg = data.party_firms(c) if subject == "firm" else data.party_committees(c, None)
+        has = {int(i): v for i, v in zip(reg["id"], reg["has_party_org"], strict=True)}
+        table.insert(6, "党组织", [
+            "" if has.get(int(i)) is None or has.get(int(i)) != has.get(int(i))
+            else "已建" if has[int(i)] else "未建" for i in table["编号"]])
     st.dataframe(table.drop(columns=["编号"]), hide_index=True, width="stretch", height=420)
     st.caption("扣分为负、加分为正；样本不足或资料缺失的项目不计分（空白）。"
                + ("业主委员会的任期与会议资料尚未接入（见 docs/credit.md），履职项目暂不计分，"

@@ -140,7 +140,9 @@ def _profile(firm: int, name: str, f: Filters, table: pd.DataFrame) -> None:
         if cats.empty:
             st.info("该时段没有工单。")
         else:
-            st.dataframe(cats, hide_index=True, width="stretch", height=300)
+            st.dataframe(cats, hide_index=True, width="stretch", height=300,
+                         column_config={"占比%": st.column_config.NumberColumn(
+                             "占比%", format="%.1f")})
     if ev is not None and (s := ev.score(firm)) is not None:
         fx = ev.facts.get((firm, ev.period))
         with st.expander(f"{ev.period.label}评分明细（得分 {s.total:g}，"
