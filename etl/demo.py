@@ -296,20 +296,15 @@ def _write_credit(con: sa.Connection, demo: synthetic.Demo, as_of: dt.date, seed
     from geo import credit
     from geo.credit_model import Period
 
-    events = synthetic.make_credit_events(demo, as_of)
-    if len(events):
-        con.execute(sa.text("""
-            INSERT INTO credit_events (subject, firm_id, kind, occurred_on, reason, doc_no,
-                                       recorded_by)
-            VALUES ('firm', :firm_id, :kind, :on, :reason, :doc_no, :by)"""),
-            [{**r, "by": DEMO_RECORDER} for r in events.to_dict("records")])
-    events = synthetic.make_committee_events(demo, as_of)
-    if len(events):
-        con.execute(sa.text("""
-            INSERT INTO credit_events (subject, compound_id, kind, occurred_on, reason, doc_no,
-                                       recorded_by)
-            VALUES ('committee', :compound_id, :kind, :on, :reason, :doc_no, :by)"""),
-            [{**r, "by": DEMO_RECORDER} for r in events.to_dict("records")])
+    for subject, column, events in (
+            ("firm", "firm_id", synthetic.make_credit_events(demo, as_of)),
+            ("committee", "compound_id", synthetic.make_committee_events(demo, as_of))):
+        if len(events):
+            con.execute(sa.text(f"""
+                INSERT INTO credit_events (subject, {column}, kind, occurred_on, reason, doc_no,
+                                           recorded_by)
+                VALUES ('{subject}', :{column}, :kind, :on, :reason, :doc_no, :by)"""),
+                [{**r, "by": DEMO_RECORDER} for r in events.to_dict("records")])
     party = synthetic.make_party_building(demo, np.random.default_rng(seed + 3))
     if len(party):
         con.execute(sa.text("""

@@ -121,15 +121,22 @@ def demo(engine: Engine) -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def server(demo: Engine) -> Iterator[str]:
-    """The real dashboard (``streamlit run``) on the demo test database, for browser tests."""
+@contextlib.contextmanager
+def _dashboard(engine: Engine, log_name: str) -> Iterator[str]:
+    """The real dashboard (``streamlit run``) on ``engine``'s database; its log in artifacts."""
     from dashboard import harness
 
     artifacts = __import__("pathlib").Path(__file__).resolve().parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    with open(artifacts / "streamlit-test.log", "w") as log, harness.running(
-            demo.url.render_as_string(hide_password=False), log=log) as base:
+    with open(artifacts / log_name, "w") as log, harness.running(
+            engine.url.render_as_string(hide_password=False), log=log) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server(demo: Engine) -> Iterator[str]:
+    """The real dashboard (``streamlit run``) on the demo test database, for browser tests."""
+    with _dashboard(demo, "streamlit-test.log") as base:
         yield base
 
 
@@ -181,12 +188,7 @@ def big_accounts(big_demo: Engine) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def big_server(big_demo: Engine) -> Iterator[str]:
     """The real dashboard on :func:`big_demo`, for browser tests of the credit pages."""
-    from dashboard import harness
-
-    artifacts = __import__("pathlib").Path(__file__).resolve().parent / "artifacts"
-    artifacts.mkdir(exist_ok=True)
-    with open(artifacts / "streamlit-big.log", "w") as log, harness.running(
-            big_demo.url.render_as_string(hide_password=False), log=log) as base:
+    with _dashboard(big_demo, "streamlit-big.log") as base:
         yield base
 
 

@@ -7,32 +7,21 @@ worst is on the page, and nothing is requested from another host.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dashboard import harness
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
+from dashboard.harness import MAP_FRAME, block_outside, wait_for_map
 from layers import style
 from tests.conftest import TEST_PASSWORD
 from tests.test_browser import TIMEOUT_MS, screenshot_on_failure
+from tests.test_browser import browser as chromium  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def test_a_firm_profile_in_the_browser(browser, big_server: str, big_demo: Engine,  # type: ignore[no-untyped-def]
+def test_a_firm_profile_in_the_browser(chromium, big_server: str, big_demo: Engine,  # type: ignore[no-untyped-def]  # noqa: F811
                                        big_accounts: dict[str, str]) -> None:
     from geo import credit
 
@@ -44,7 +33,7 @@ def test_a_firm_profile_in_the_browser(browser, big_server: str, big_demo: Engin
         name = ev.subjects[sid].name
         n = con.execute(sa.text("SELECT count(*) FROM compounds WHERE firm_id = :i"),
                         {"i": sid}).scalar()
-    context = browser.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
+    context = chromium.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     blocked = block_outside(pg, big_server)

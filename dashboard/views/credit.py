@@ -11,7 +11,10 @@ a convenience, not the guard.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import auth, common, data
@@ -37,8 +40,15 @@ def _done(message: str) -> None:
     st.rerun()
 
 
-def _refused(exc: Exception) -> None:
-    st.error(common.write_error(exc))
+def _save(write: Callable[[sa.Connection], object], message: str) -> None:
+    """Run ``write`` in the account's own transaction; say what was saved, or why not."""
+    try:
+        with data.writing(data.ctx(), _account().scope) as con:
+            write(con)
+    except common.WRITE_ERRORS as exc:
+        st.error(common.write_error(exc))
+        return
+    _done(message)
 
 
 @common.guarded
@@ -128,17 +138,11 @@ def _pending(ev: credit.Evaluation, subject: str) -> None:
         return
     prop = ev.proposals[sid]
     new = prop.status if choice == "proposal" else status
-    try:
-        with data.writing(data.ctx(), _account().scope) as con:
-            credit.record_list_change(
-                con, subject, sid, new, reason.strip() or (prop.reason if choice == "proposal"
-                                                           else ""),
-                by=_account().name, basis=choice, period=ev.period, proposed=prop.status,
-                doc_no=doc_no)
-    except common.WRITE_ERRORS as exc:
-        _refused(exc)
-        return
-    _done(f"已记录：{names[sid]} {LIST_STATUSES[prop.current]} → {LIST_STATUSES[new]}。")
+    why = reason.strip() or (prop.reason if choice == "proposal" else "")
+    _save(lambda con: credit.record_list_change(
+        con, subject, sid, new, why, by=_account().name, basis=choice, period=ev.period,
+        proposed=prop.status, doc_no=doc_no),
+        f"已记录：{names[sid]} {LIST_STATUSES[prop.current]} → {LIST_STATUSES[new]}。")
 
 
 def _results(ev: credit.Evaluation, subject: str) -> None:
@@ -207,14 +211,9 @@ def _record_event(subject: str, model: credit.Model) -> None:
         doc_no = st.text_input("文号（处罚决定书、表彰文件或通报的文号）", key="event_doc")
         submitted = st.form_submit_button("保存记录", type="primary")
     if submitted:
-        try:
-            with data.writing(data.ctx(), _account().scope) as con:
-                credit.record_event(con, subject, sid, kind, on, reason, doc_no,
-                                    by=_account().name, model=model)
-        except common.WRITE_ERRORS as exc:
-            _refused(exc)
-        else:
-            _done(f"已记录：{names[sid]} {model.event_label(kind)}（{doc_no.strip()}）。")
+        _save(lambda con: credit.record_event(con, subject, sid, kind, on, reason, doc_no,
+                                              by=_account().name, model=model),
+              f"已记录：{names[sid]} {model.event_label(kind)}（{doc_no.strip()}）。")
     with st.expander("撤销一条记录（记录本身保留，另加一条撤销记录）"):
         sid2 = st.selectbox("对象", list(names), format_func=lambda i: names[i],
                             key="withdraw_subject")
@@ -233,14 +232,8 @@ def _record_event(subject: str, model: credit.Model) -> None:
             doc_no = st.text_input("撤销决定文号", key="withdraw_doc")
             ok = st.form_submit_button("撤销")
         if ok:
-            try:
-                with data.writing(data.ctx(), _account().scope) as con:
-                    credit.withdraw_event(con, int(eid), on, reason, doc_no,
-                                          by=_account().name)
-            except common.WRITE_ERRORS as exc:
-                _refused(exc)
-            else:
-                _done("已撤销该记录。")
+            _save(lambda con: credit.withdraw_event(con, int(eid), on, reason, doc_no,
+                                                    by=_account().name), "已撤销该记录。")
 
 
 def _manual_decision(ev: credit.Evaluation, subject: str) -> None:
@@ -257,15 +250,10 @@ def _manual_decision(ev: credit.Evaluation, subject: str) -> None:
             doc_no = st.text_input("文号（可选）", key="manual_doc")
             ok = st.form_submit_button("保存认定")
         if ok:
-            try:
-                with data.writing(data.ctx(), _account().scope) as con:
-                    credit.record_list_change(con, subject, sid, status, reason,
-                                              by=_account().name, basis="manual",
-                                              doc_no=doc_no, decided_on=on)
-            except common.WRITE_ERRORS as exc:
-                _refused(exc)
-            else:
-                _done(f"已记录：{names[sid]} 认定为{LIST_STATUSES[status]}。")
+            _save(lambda con: credit.record_list_change(
+                con, subject, sid, status, reason, by=_account().name, basis="manual",
+                doc_no=doc_no, decided_on=on),
+                f"已记录：{names[sid]} 认定为{LIST_STATUSES[status]}。")
 
 
 def _publish(ev: credit.Evaluation) -> None:
@@ -277,13 +265,8 @@ def _publish(ev: credit.Evaluation) -> None:
             note = st.text_input("说明" + ("（必填）" if again else "（可选）"), key="publish_note")
             ok = st.form_submit_button("发布")
         if ok:
-            try:
-                with data.writing(data.ctx(), _account().scope) as con:
-                    n = credit.publish(con, ev, by=_account().name, note=note)
-            except common.WRITE_ERRORS as exc:
-                _refused(exc)
-            else:
-                _done(f"已发布{ev.period.label}的 {n} 条评价结果，企业的当前信用等级随之更新。")
+            _save(lambda con: credit.publish(con, ev, by=_account().name, note=note),
+                  f"已发布{ev.period.label}的评价结果，当前信用等级随之更新。")
 
 
 if __name__ == "__main__":
