@@ -941,29 +941,108 @@ def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd
 
 
 def make_firms(rng: np.random.Generator, centre: np.ndarray, n: int = 20) -> pd.DataFrame:
-    """``n`` property firms with credit ratings and a few on the red/black list.
+    """``n`` property firms, each with a home around ``centre`` (local metres), serving the
+    compounds near it, and a conduct (see :data:`FIRM_ROLES`).
 
-    Each firm has a home around ``centre`` (local metres) and serves compounds near it.
+    Their credit grades and red/black list status are not drawn here: they follow from the
+    cases, hazards and events the demo generates, through the credit model
+    (:func:`make_credit_history` and ``etl.demo``), as they would with real data.
     """
     stems = rng.permutation(FIRM_STEMS)[:n]
-    rating = rng.choice(["A", "B", "C", "D"], n, p=[0.3, 0.4, 0.2, 0.1])
-    status = np.where(
-        rating == "A",
-        np.where(rng.random(n) < 0.3, "red", "none"),
-        np.where((rating == "D") & (rng.random(n) < 0.7), "black", "none"),
-    )
     cx, cy = centre
-    return pd.DataFrame(
+    firms = pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
             "name": [f"凯里市{s}物业服务有限公司" for s in stems],
-            "credit_rating": rating,
-            "list_status": status,
             "home_x": cx + rng.normal(0, 3000, n),
             "home_y": cy + rng.normal(0, 2500, n),
             "size": rng.lognormal(0, 0.8, n),
         }
     )
+    return assign_firm_roles(firms)
+
+
+#: How a demo firm behaves, before and after the middle of the demo year: (earlier, later).
+#: Roles are handed out by size (largest first, so that the firms whose story matters have
+#: cases enough), and 锦程 (the firm the issue names: red-listed, yet among the worst) gets
+#: the declining role.
+FIRM_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("average", "average", "average"),
+    ("good", "good", "good"),
+    ("declining", "exemplary", "poor"),
+    ("bad", "bad", "bad"),
+    ("exemplary", "exemplary", "exemplary"),
+    ("improving", "bad", "good"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("exemplary", "exemplary", "exemplary"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("average", "average", "average"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+)
+#: What each conduct does to a firm's compounds: complaints (a factor on how often its
+#: compounds are complained about); of its cases, the share rated unsatisfied at the return
+#: visit, of the late or overdue ones the share it handles in time after all (on_time), and
+#: of the others the share it closes late, sees reopened or leaves stalled past the limit.
+CONDUCT = {
+    "exemplary": {"complaints": 0.45, "unsatisfied": 0.02, "on_time": 1.0, "late": 0.0,
+                  "reopened": 0.0, "stalled": 0.0},
+    "good": {"complaints": 0.7, "unsatisfied": 0.05, "on_time": 0.6, "late": 0.0,
+             "reopened": 0.01, "stalled": 0.0},
+    "average": {"complaints": 1.0, "unsatisfied": 0.1, "on_time": 0.2, "late": 0.05,
+                "reopened": 0.03, "stalled": 0.03},
+    "poor": {"complaints": 1.6, "unsatisfied": 0.2, "on_time": 0.0, "late": 0.12,
+             "reopened": 0.06, "stalled": 0.07},
+    "bad": {"complaints": 2.3, "unsatisfied": 0.32, "on_time": 0.0, "late": 0.3,
+            "reopened": 0.1, "stalled": 0.14},
+}
+#: The firm the issue names.
+DECLINING_FIRM = "锦程"
+
+
+def assign_firm_roles(firms: pd.DataFrame) -> pd.DataFrame:
+    """Add ``role``, ``conduct_then`` and ``conduct_now`` to ``firms`` (deterministic)."""
+    order = np.argsort(-firms["size"].to_numpy(), kind="stable")
+    roles = [FIRM_ROLES[i % len(FIRM_ROLES)] for i in range(len(firms))]
+    by_firm: list[tuple[str, str, str]] = [("", "", "")] * len(firms)
+    for rank, idx in enumerate(order):
+        by_firm[idx] = roles[rank]
+    names = firms["name"].tolist()
+    decl = next((i for i, r in enumerate(by_firm) if r[0] == "declining"), None)
+    named = next((i for i, n in enumerate(names) if DECLINING_FIRM in n), None)
+    if decl is not None and named is not None:
+        # The firm the issue names takes the declining firm's place (its size, its
+        # compounds), not only its role: a small firm has too few cases for its rates to
+        # count, and could neither earn the red list nor be seen to fall from it.
+        names[decl], names[named] = names[named], names[decl]
+    out = firms.copy()
+    out["name"] = names
+    out["role"] = [r[0] for r in by_firm]
+    out["conduct_then"] = [r[1] for r in by_firm]
+    out["conduct_now"] = [r[2] for r in by_firm]
+    return out
+
+
+def firm_complaint_factor(compounds: gpd.GeoDataFrame, firms: pd.DataFrame) -> np.ndarray:
+    """Per compound: how much more (or less) often it is complained about because of its
+    firm; 1 for compounds without a firm.
+
+    Cases are drawn per compound for the whole year, so this factor cannot change within
+    it: a firm whose conduct changes takes the factor of its better conduct, and its story
+    shows in how it handles its cases (:func:`apply_firm_conduct`)."""
+    factor = {int(r.id): min(CONDUCT[r.conduct_then]["complaints"],
+                             CONDUCT[r.conduct_now]["complaints"])
+              for r in firms.itertuples()}
+    return np.array([factor.get(int(f), 1.0) if f is not None and f == f else 1.0
+                     for f in compounds["firm_id"]])
 
 
 def _rectangles(
@@ -1293,6 +1372,7 @@ def make_demo(seed: int, as_of: dt.date) -> Demo:
     firms = make_firms(rng, streets.loc[streets.code == CENTRE_CODE, ["seat_x", "seat_y"]]
                        .to_numpy()[0])
     compounds = make_compounds(streets, communities, firms, rng)
+    compounds["hotness"] = compounds["hotness"] * firm_complaint_factor(compounds, firms)
     hazards = make_hazards(compounds, as_of, rng)
     return Demo(streets, communities, firms, compounds, hazards)
 
@@ -1618,3 +1698,191 @@ def to_export(cases: pd.DataFrame, compounds: gpd.GeoDataFrame,
         "来电人": cases["complainant"].fillna(""),
         "联系电话": cases["phone"].fillna(""),
     })
+
+
+# --- the firms' conduct in their cases, and the credit records that follow ----------------
+
+def apply_firm_conduct(demo: Demo, cases: pd.DataFrame, as_of: dt.date,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """``cases`` with the handling of each firm's cases made to match its conduct.
+
+    Only the cases of the categories the firms' credit model counts
+    (``data/credit/firms.toml``) at compounds a firm serves change: satisfaction at the
+    return visit, late or on-time closing, reopened and stalled cases. Cases received in
+    the last two complete quarters (and after) follow ``conduct_now``, older ones
+    ``conduct_then``. Statuses stay consistent with closing times.
+    """
+    from geo.credit_model import Period, load
+
+    cases = cases.copy()
+    n = len(cases)
+    if n == 0:
+        return cases
+    firm_of = dict(zip(demo.compounds["id"], demo.compounds["firm_id"], strict=True))
+    firm = np.array([firm_of.get(int(c)) for c in cases["compound_hint"]], dtype=object)
+    has = np.array([f is not None and f == f for f in firm])
+    cats = set(load("firm").categories)
+    has &= cases["category_code"].isin(cats).to_numpy()
+    middle = np.datetime64(Period.last_complete(as_of).shift(-1).start, "s")
+    received = cases["received_at"].to_numpy().astype("datetime64[s]")
+    now = received >= middle
+    conducts = {int(r.id): (r.conduct_then, r.conduct_now) for r in demo.firms.itertuples()}
+
+    def share(key: str) -> np.ndarray:
+        return np.array([CONDUCT[conducts[int(f)][int(k)]][key] if h else 0.0
+                         for f, k, h in zip(firm, now, has, strict=True)])
+
+    end = np.datetime64(pd.Timestamp(as_of) + pd.Timedelta(days=1), "s")
+    due = cases["due_at"].to_numpy().astype("datetime64[s]")
+    closed_at = cases["closed_at"].to_numpy().astype("datetime64[s]")
+    status = cases["status"].to_numpy().astype(object)
+    satisfaction = cases["satisfaction"].to_numpy().astype(object)
+    limit = due - received
+    u = rng.random((5, n))
+    closed = np.isin(status, ["closed", "visited"])
+    late = closed & ~np.isnat(closed_at) & (closed_at > due)
+    overdue = ~closed & (due < end)
+    # Handled in time after all: closed at 30-90 % of the time limit (never after the cut-off).
+    fix = has & (late | overdue) & (u[0] < share("on_time"))
+    quick = received + (limit.astype(float) * (0.3 + 0.6 * u[1])).astype("timedelta64[s]")
+    fix &= quick < end
+    closed_at = np.where(fix, quick, closed_at)
+    status = np.where(fix & overdue, "closed", status)
+    closed = np.isin(status, ["closed", "visited"])
+    # Closed late: 0.3-8 days after the limit, or still open when that is after the cut-off.
+    make_late = has & closed & ~fix & (u[2] < share("late"))
+    later = due + (86400 * (0.3 + 7.7 * u[1])).astype("timedelta64[s]")
+    stall = make_late & (later >= end)
+    closed_at = np.where(make_late & ~stall, later, closed_at)
+    # Reopened, or left stalled: open again (overdue once past the limit).
+    reopen = has & closed & ~make_late & (u[3] < share("reopened"))
+    stall |= has & closed & ~make_late & ~reopen & (u[3] > 1 - share("stalled")) & (due < end)
+    status = np.where(reopen, "reopened", np.where(stall, "in_progress", status))
+    opened = reopen | stall
+    closed_at = np.where(opened, np.datetime64("NaT"), closed_at)
+    satisfaction = np.where(opened, None, satisfaction)
+    visited = has & (status == "visited")
+    r = u[4]
+    unsat = share("unsatisfied")
+    redraw = np.where(r < unsat, "unsatisfied",
+                      np.where(r < unsat + (1 - unsat) * 0.85, "satisfied", "basic"))
+    satisfaction = np.where(visited, redraw, satisfaction)
+    cases["status"] = status
+    cases["closed_at"] = closed_at
+    cases["satisfaction"] = satisfaction
+    return cases
+
+
+#: Events the housing bureau records in the demo, by firm role: (quarter offset from the
+#: latest complete quarter, day of that quarter, kind, reason, document number pattern).
+ROLE_EVENTS: dict[str, tuple[tuple[int, int, str, str, str], ...]] = {
+    "bad": (
+        (-3, 40, "criticism", "{compound}消防通道长期被杂物堵塞，经督促仍未清理",
+         "凯住建通〔{year}〕{no}号"),
+        (-2, 25, "penalty", "未按规定公示收费项目和标准，在{compound}违规收取停车费",
+         "凯住建罚〔{year}〕{no}号"),
+        (-1, 50, "termination", "{compound}业主大会表决解除物业服务合同（服务质量差、"
+         "维修长期不到位）", "凯住建备〔{year}〕{no}号"),
+    ),
+    "improving": (
+        (-3, 20, "abandonment", "未办理交接擅自撤离{compound}，造成小区停水停电三天",
+         "凯住建罚〔{year}〕{no}号"),
+    ),
+    "exemplary": (
+        (-1, 30, "award", "{compound}获评“红色物业”示范项目", "凯住建表〔{year}〕{no}号"),
+    ),
+    "declining": (
+        (-3, 60, "award", "{compound}获评全市物业服务质量优秀项目", "凯住建表〔{year}〕{no}号"),
+    ),
+}
+
+
+def make_credit_events(demo: Demo, as_of: dt.date) -> pd.DataFrame:
+    """The credit events of the demo's firms (``firm_id, kind, on, reason, doc_no``): the
+    penalties and the contract termination behind the black list, the abandonment behind
+    the other black-listed firm, the awards of the best (deterministic, no draws)."""
+    from geo.credit_model import Period
+
+    latest = Period.last_complete(as_of)
+    served = demo.compounds.dropna(subset=["firm_id"]).sort_values("households",
+                                                                   ascending=False)
+    rows = []
+    no = 3
+    for r in demo.firms.itertuples():
+        mine = served[served["firm_id"] == r.id]["name"].tolist()
+        for k, (offset, day, kind, reason, doc) in enumerate(ROLE_EVENTS.get(r.role, ())):
+            p = latest.shift(offset)
+            on = min(p.start + dt.timedelta(days=day), p.end, as_of)
+            no += 7
+            place = mine[k % len(mine)] if mine else "所服务小区"
+            rows.append({"firm_id": int(r.id), "kind": kind, "on": on,
+                         "reason": reason.format(compound=place),
+                         "doc_no": doc.format(year=on.year, no=no)})
+    return pd.DataFrame(rows, columns=["firm_id", "kind", "on", "reason", "doc_no"])
+
+
+#: Committee events of the demo: (rank among committees by households, quarter offset,
+#: day, kind, reason, document number pattern).
+COMMITTEE_EVENTS: tuple[tuple[int, int, int, str, str, str], ...] = (
+    (0, -2, 35, "order", "未经业主大会表决擅自使用公共收益，责令限期整改",
+     "凯住建责〔{year}〕{no}号"),
+    (0, -1, 20, "reelection", "拒不整改、严重损害业主权益，街道指导业主大会重新选举",
+     "凯住建责〔{year}〕{no}号"),
+    (3, -2, 50, "criticism", "未按规定公示维修资金使用情况", "凯住建通〔{year}〕{no}号"),
+    (1, -1, 40, "award", "获评“红色业委会”示范单位", "凯住建表〔{year}〕{no}号"),
+)
+
+
+def make_committee_events(demo: Demo, as_of: dt.date) -> pd.DataFrame:
+    """Credit events of the demo's owners' committees (``compound_id, kind, on, reason,
+    doc_no``): one committee ordered to rectify and then to be re-elected (the black list),
+    one criticised, one awarded (deterministic, no draws)."""
+    from geo.credit_model import Period
+
+    latest = Period.last_complete(as_of)
+    comp = demo.compounds
+    ranked = comp[comp["owners_committee"] == "established"].sort_values(
+        ["households", "id"], ascending=[False, True])["id"].tolist()
+    rows = []
+    for no, (rank, offset, day, kind, reason, doc) in enumerate(COMMITTEE_EVENTS, start=61):
+        if rank >= len(ranked):
+            continue
+        p = latest.shift(offset)
+        on = min(p.start + dt.timedelta(days=day), p.end, as_of)
+        rows.append({"compound_id": int(ranked[rank]), "kind": kind, "on": on,
+                     "reason": reason, "doc_no": doc.format(year=on.year, no=no)})
+    return pd.DataFrame(rows, columns=["compound_id", "kind", "on", "reason", "doc_no"])
+
+
+def make_party_building(demo: Demo, rng: np.random.Generator) -> pd.DataFrame:
+    """Party-building records (``subject, firm_id, compound_id, has_party_org,
+    party_org_name, party_members, mass_eligible, has_mass_org``) of the demo's firms and
+    owners' committees. Better firms more often have a party organisation; committees in
+    the centre more often than in the towns, so coverage differs by street office."""
+    rows = []
+    p_firm = {"exemplary": 0.95, "declining": 0.9, "good": 0.8, "average": 0.55,
+              "poor": 0.35, "bad": 0.15, "improving": 0.3}
+    for r in demo.firms.itertuples():
+        has = bool(rng.random() < p_firm.get(r.role, 0.5))
+        eligible = bool(r.size > 0.8)
+        rows.append({"subject": "firm", "firm_id": int(r.id), "compound_id": None,
+                     "has_party_org": has,
+                     "party_org_name": f"{r.name.removeprefix('凯里市')}党支部" if has else None,
+                     "party_members": int(rng.integers(3, 25)) if has else None,
+                     "mass_eligible": eligible,
+                     "has_mass_org": bool(eligible and rng.random() < 0.6)})
+    comp = demo.compounds
+    committee = comp[comp["owners_committee"] == "established"]
+    for r in committee.itertuples():
+        p = 0.55 if not r.old else 0.3
+        if rng.random() < 0.15:  # not yet in the register: no record at all
+            continue
+        has = bool(rng.random() < p)
+        eligible = bool(r.households >= 300)
+        rows.append({"subject": "committee", "firm_id": None, "compound_id": int(r.id),
+                     "has_party_org": has,
+                     "party_org_name": f"{r.name}业委会党支部" if has else None,
+                     "party_members": int(rng.integers(3, 9)) if has else None,
+                     "mass_eligible": eligible,
+                     "has_mass_org": bool(eligible and rng.random() < 0.4)})
+    return pd.DataFrame(rows)
