@@ -31,6 +31,9 @@ Measured:
 - **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
   through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
   load after a warm-up round, and the server's memory round by round;
+- **credit and coverage**: the firms' and the committees' credit evaluation (four quarters,
+  every score, proposal and flag), the coverage gaps per community and the party-building
+  coverage per street office, as the table owner;
 - **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes;
 - **hot-spot statistics** (issue 10): Gi* of the fire theme over the city with
   999 permutations, and the emerging hot spots over 52 weeks, each cold (memos
@@ -64,7 +67,7 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import auth, complaints, db, roles, schema
+from geo import auth, complaints, coverage, credit, db, party, roles, schema
 from geo.scope import Scope
 from layers import facts, hotspot, hotspot_stats, registry, repeats
 from layers.filters import Filters
@@ -90,6 +93,7 @@ BUDGETS = (
      "row-level security on the drill-down (leader and street account) ≤ +10 %"),
     ("gistar_s", 2.0, "s", "Gi* one theme, city, 999 permutations ≤ 2 s"),
     ("emerging_s", 10.0, "s", "emerging hot spots, 52 weeks ≤ 10 s"),
+    ("credit_firms_ms", 1000.0, "ms", "firms' credit evaluation (4 quarters) ≤ 1 s"),
 )
 
 
@@ -414,6 +418,20 @@ def measure_browser(engine: Engine, res: Result, say: Say) -> None:
             browser.close()
 
 
+def measure_credit(engine: Engine, res: Result) -> None:
+    """Credit evaluations, coverage gaps and party-building coverage, as the owner."""
+    work: dict[str, Callable[[sa.Connection], Any]] = {
+        "credit_firms_ms": lambda c: credit.evaluate(c, "firm"),
+        "credit_committees_ms": lambda c: credit.evaluate(c, "committee"),
+        "coverage_gaps_ms": lambda c: coverage.gaps(c, "community"),
+        "party_coverage_ms": lambda c: party.coverage(c, "street"),
+    }
+    for _ in range(res.runs):
+        for key, fn in work.items():
+            with engine.connect() as con:
+                res.add(key, _timed(lambda f=fn, c=con: f(c))[0] * 1000)  # type: ignore[misc]
+
+
 def measure_naive(engine: Engine, res: Result) -> None:
     with engine.connect() as con:
         gdf = gpd.read_postgis(sa.text(
@@ -472,6 +490,8 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True, sessions: int
         say(f"热点统计与一事多诉（{n:,} 件）…")
         measure_hotspot_stats(engine, res, say)
         measure_linking(engine, res, say)
+        say("信用评价、覆盖缺口与党建覆盖 …")
+        measure_credit(engine, res)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)

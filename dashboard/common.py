@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import data
 from dashboard import map as pmap
 from geo import measures
-from geo._errors import user_message
+from geo._errors import PropmapError, user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
 from layers import hotspot_stats, registry
@@ -108,6 +109,44 @@ def refuse(message: str) -> None:
     """A clear refusal in place of the page (nothing else is drawn)."""
     st.error(f"无权查看：{message}")
     st.stop()
+
+
+#: What a form's write may raise that the user should read (anything else is a bug).
+WRITE_ERRORS: tuple[type[Exception], ...] = (PropmapError, sa.exc.DBAPIError)
+
+
+def write_error(exc: Exception) -> str:
+    """What a refused write says to the user: the error's own words, the database's refusal
+    in Chinese, or, for a constraint the form did not foresee, a plain request to check."""
+    message = user_message(exc)
+    if message is None:
+        log.warning("write refused: %s", exc)
+        message = "数据库未接受这次保存（数据不符合约束）。请检查填写的内容后重试。"
+    return message
+
+
+def set_url(**params: str | None) -> None:
+    """Write parameters to the URL (``None`` or ``""`` removes one)."""
+    _set_url(**params)
+
+
+def street_filter(key: str, *, label: str = "街道/镇", everything: str = "全市") -> str | None:
+    """A street-office filter for the page (in the URL as ``street``): ``None`` is every street
+    the account sees (the whole city for city-wide accounts). A street outside the account's
+    area in the URL is refused."""
+    names = visible_streets()
+    sc = scope()
+    options: list[str | None] = ([None] if sc.city_wide or len(names) > 1 else []) + list(names)
+    current = st.query_params.get("street") or None
+    if current is not None and current not in names:
+        refuse("该街道/镇不在您的辖区内。")
+    if current is None and None not in options:
+        current = options[0]
+    chosen = st.selectbox(label, options, index=options.index(current),
+                          format_func=lambda c: everything if c is None else names[c], key=key)
+    if (chosen or None) != (st.query_params.get("street") or None):
+        _set_url(street=chosen)
+    return chosen
 
 
 def filter_text(f: Filters) -> str:
@@ -237,8 +276,15 @@ def setup(title: str, *, presentation: bool = False) -> None:
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
     if data.synthetic(data.ctx()):
-        st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                   "仅城市轮廓与街道名称为真实。")
+        meta = data.dataset_meta(data.ctx())
+        real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
+        if real and invented:  # the demo says which of its parts are real (etl.demo)
+            # Text from the database: Markdown's special characters shown as themselves.
+            md = {ord(c): "\\" + c for c in "\\`*_[]<>#~$|"}
+            real, invented = real.translate(md), invented.translate(md)
+            st.caption(f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。")
+        else:
+            st.caption("⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
 
 
 def guarded(fn: F) -> F:

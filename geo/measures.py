@@ -210,6 +210,22 @@ RATES: tuple[Rate, ...] = (
 RATE_BY_KEY: dict[str, Rate] = {r.key: r for r in RATES}
 
 
+#: Cases per 1,000 households: the load measure of areas, firms and committees.
+PER_1000_LABEL = "每千户诉求"
+PER_1000_DEFINITION = "每千户诉求 = 受理件数 ÷ 户数 × 1000（户数取小区登记户数）"
+
+
+def per_1000(count: int | None, households: int | None) -> float | None:
+    """Cases per 1,000 households, one decimal; ``None`` without households."""
+    return round(1000.0 * (count or 0) / households, 1) if households else None
+
+
+def per_1000_sql(count: str, households: str) -> str:
+    """SQL: :func:`per_1000` of two SQL expressions (``NULL`` without households)."""
+    return (f"CASE WHEN coalesce({households}, 0) > 0 "
+            f"THEN round(1000.0 * coalesce({count}, 0) / {households}, 1) END")
+
+
 def rates(counts: dict[str, Any]) -> dict[str, float | None]:
     """Every :data:`RATES` entry computed from ``counts``."""
     return {r.key: r.of(counts) for r in RATES}
@@ -218,7 +234,7 @@ def rates(counts: dict[str, Any]) -> dict[str, float | None]:
 def definitions() -> list[str]:
     """Every measure's and rate's written definition, for a page's help text or an export."""
     return [m.definition for m in MEASURES if not m.key.startswith("level_")] + [
-        r.definition for r in RATES]
+        r.definition for r in RATES] + [PER_1000_DEFINITION]
 
 
 # --- hazards -------------------------------------------------------------------------------
