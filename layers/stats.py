@@ -131,7 +131,7 @@ FIRM_COLUMNS = {
     "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
     "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求", "per_1000": "每千户诉求",
     "overdue": "超期", "overdue_rate": "超期率%", "closed_late_rate": "逾期办结率%",
-    "satisfaction_rate": "满意率%",
+    "repeat_rate": f"{measures.RATE_BY_KEY['repeat_rate'].label}%", "satisfaction_rate": "满意率%",
 }
 
 
@@ -143,7 +143,7 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
     are the published ones (derived from the credit history)."""
     counts, params = facts.cte(con, f, "compound_id", name="kc",
                                measures=("received", "overdue", "closed", "closed_late",
-                                         "satisfied", "rated"))
+                                         "repeat", "satisfied", "rated"))
     df = frame(con, f"""
         WITH {counts}, x AS (
             SELECT firm_id, count(*) AS compounds, sum(coalesce(households, 0)) AS hh
@@ -153,7 +153,7 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
         ), k AS (
             SELECT x.firm_id, sum(kc.received) AS received, sum(kc.overdue) AS overdue,
                    sum(kc.closed) AS closed, sum(kc.closed_late) AS closed_late,
-                   sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
+                   sum(kc.repeat) AS repeat, sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
             FROM kc JOIN compounds x ON x.id = kc.compound_id
             WHERE x.firm_id IS NOT NULL GROUP BY 1
         )
@@ -161,22 +161,23 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
                coalesce(x.compounds, 0) AS compounds, coalesce(x.hh, 0) AS hh,
                coalesce(k.received, 0) AS received, coalesce(k.overdue, 0) AS overdue,
                coalesce(k.closed, 0) AS closed, coalesce(k.closed_late, 0) AS closed_late,
-               coalesce(k.satisfied, 0) AS satisfied, coalesce(k.rated, 0) AS rated
+               coalesce(k.repeat, 0) AS repeat, coalesce(k.satisfied, 0) AS satisfied,
+               coalesce(k.rated, 0) AS rated
         FROM property_firms p LEFT JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
         ORDER BY p.name
     """, {**f.params(), **params})
-    for c in ("compounds", "hh", "received", "overdue", "closed", "closed_late", "satisfied",
-              "rated"):
+    for c in ("compounds", "hh", "received", "overdue", "closed", "closed_late", "repeat",
+              "satisfied", "rated"):
         df[c] = df[c].astype("int64")
     rows = df.to_dict("records")
     df["per_1000"] = [measures.per_1000(r["received"], r["hh"]) for r in rows]
-    for key in ("overdue_rate", "closed_late_rate", "satisfaction_rate"):
+    for key in ("overdue_rate", "closed_late_rate", "repeat_rate", "satisfaction_rate"):
         df[key] = [measures.RATE_BY_KEY[key].of(r) for r in rows]
     df = df.sort_values(["per_1000", "name"], ascending=[False, True], na_position="last")
     df["list_status"] = df["list_status"].map({"red": "红榜", "black": "黑榜", "none": ""})
     out = df[["id", *FIRM_COLUMNS]].rename(columns=FIRM_COLUMNS).reset_index(drop=True)
     return out.astype({h: "Float64" for k, h in FIRM_COLUMNS.items()
-                       if k in ("per_1000", "overdue_rate", "closed_late_rate",
+                       if k in ("per_1000", "overdue_rate", "closed_late_rate", "repeat_rate",
                                 "satisfaction_rate")})
 
 

@@ -148,6 +148,21 @@ def test_firm_table_equals_the_export(
         expected = round(100.0 * late / closed, 1) if closed else None
         assert (row["逾期办结率%"] == pytest.approx(expected)) if expected is not None \
             else pd.isna(row["逾期办结率%"]), firm
+    # the repeat rate beside the others (links between cases: counted in SQL)
+    start = AS_OF - dt.timedelta(days=364)
+    with demo.connect() as con:
+        linked = con.execute(sa.text("""
+            SELECT p.name, count(c.id) AS n, count(c.repeat_of) AS r
+            FROM property_firms p JOIN compounds x ON x.firm_id = p.id
+            JOIN cases c ON c.compound_id = x.id
+            WHERE c.received_at >= :a AND c.received_at < :b GROUP BY p.name"""),
+            {"a": dt.datetime.combine(start, dt.time.min, tzinfo=measures.TZ),
+             "b": dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min,
+                                      tzinfo=measures.TZ)}).all()
+    assert sum(r.r for r in linked) > 0
+    rate = f"{measures.RATE_BY_KEY['repeat_rate'].label}%"
+    for name, n, r in linked:
+        assert table.loc[name, rate] == pytest.approx(round(100.0 * r / n, 1)), name
 
 
 def test_worklist_counts_equal_the_export(
