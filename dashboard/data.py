@@ -214,6 +214,15 @@ def hotspot_inspection(c: Context, f: Filters, theme: str,
 
 
 @_cached
+def hotspot_classified(c: Context, f: Filters, theme: str, per_households: bool) -> pd.DataFrame:
+    """Every hexagon of ``theme`` with a Gi* class or an emerging pattern, with its compounds
+    (:func:`layers.hotspot_stats.classified`; the statistics come from their memo)."""
+    with connect(c) as con:
+        return hotspot_stats.classified(hotspot_stats.cells(
+            con, f, theme, distinct=f.distinct, per_households=per_households))
+
+
+@_cached
 def repeat_compounds(c: Context, f: Filters, n: int, min_received: int) -> pd.DataFrame:
     """Compounds with the highest repeat rate (办结后再诉率) for ``f``."""
     with connect(c) as con:

@@ -644,6 +644,34 @@ def write(df: pd.DataFrame, path: Path, *, notes: list[str] | None = None) -> in
     return len(out)
 
 
+def classified(df: pd.DataFrame) -> pd.DataFrame:
+    """The cells of :func:`cells` with a Gi* class or an emerging pattern (hot or cold), as
+    :func:`table` (Chinese headers, the compounds in each cell), strongest first.
+
+    What the 隐患热点 page offers for download beside the inspection list: every class and
+    pattern found, cold ones included, without the hexagons where nothing stands out.
+    """
+    keep = (df["class"] != "not_significant") | (
+        df["pattern"].notna() & (df["pattern"] != "no_pattern"))
+    out = df[keep].assign(_abs=lambda d: d["z"].astype(float).abs())
+    out = out.sort_values(["_abs", "cell"], ascending=[False, True], na_position="last")
+    return table(out).reset_index(drop=True)
+
+
+def classified_workbook(table_: pd.DataFrame, theme: str, f: Filters,
+                        notes: list[str] | None = None) -> bytes:
+    """:func:`classified` as an xlsx: sheets 热点与时空模式, 图例 and 说明."""
+    from geo import sheets
+
+    return sheets.workbook([("热点与时空模式", table_), ("图例", legend_rows())], [
+        *(notes or []),
+        f"{theme_label(f, theme)}热点与时空模式：{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}，"
+        f"数据截止 {f.as_of:%Y-%m-%d}；列出有显著热点（冷点）类别或时空模式的六边形及其所含小区。",
+        gistar.LEGEND_NOTE,
+        *[m.definition for m in measures.MEASURES if m.key in ("repeat", "distinct")],
+    ])
+
+
 def inspection_xlsx(con: sa.Connection, f: Filters, theme: str, *, top: int = 50,
                     distinct: bool = True, per_households: bool = False,
                     notes: list[str] | None = None) -> bytes:

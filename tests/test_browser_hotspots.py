@@ -26,7 +26,7 @@ from dashboard import harness
 from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, wait_for_map
 from geo import measures
 from layers import hotspot_stats
-from layers.analysis import gistar
+from layers.analysis import emerging, gistar
 from layers.filters import Filters
 from tests.conftest import AS_OF, TEST_PASSWORD, scalar
 from tests.test_browser import TIMEOUT_MS, screenshot_on_failure
@@ -127,6 +127,40 @@ def test_hotspots_page_shows_classes_and_downloads_the_inspection_list(
     assert "排查优先分 = 热点类别分" in notes and "演示数据（合成）" in notes
     assert scalar(demo, "SELECT count(*) FROM audit_log WHERE account = :a AND event = 'download' "
                         "AND detail->>'what' = 'inspection'", a=accounts[kind])  # type: ignore[operator]
+    context.close()
+    assert blocked == [], blocked
+
+
+def test_every_class_and_pattern_downloads_with_the_compounds_of_its_hexagon(
+        browser: Any, server: str, demo: Engine, accounts: dict[str, str]) -> None:
+    """Issue 10: each class (cold ones too) is in a downloadable list, with each cell's
+    compounds; the list is what the owner computes, row for row."""
+    with demo.connect() as con:
+        every = hotspot_stats.cells(con, FIRE, "fire")
+    expected = hotspot_stats.classified(every)
+    context, pg, blocked = _page(browser, server, accounts["dept"])
+    with screenshot_on_failure(pg, "hotspots-classified"):
+        pg.goto(f"{server}/hotspots")
+        wait_for_map(pg, TIMEOUT_MS)
+        data, name = _download(pg, "下载全部热点、冷点与时空模式（Excel）")
+    wb = load_workbook(io.BytesIO(data))
+    assert name == "消防安全热点与时空模式.xlsx"
+    assert wb.sheetnames == ["热点与时空模式", "图例", "说明"]
+    ws = wb["热点与时空模式"]
+    assert [c.value for c in ws[1]] == list(expected.columns)
+    got = _rows(ws)
+    assert got == _expected_rows(expected)
+    classes = {c.key: c.label for c in gistar.CLASSES}
+    found = {classes[k] for k in set(every["class"]) - {"not_significant"}}
+    patterns = {p.key: p.label for p in emerging.PATTERNS}
+    found_p = {patterns[k] for k in set(every["pattern"].dropna()) - {"no_pattern"}}
+    assert {r[9] for r in got} - {"不显著"} == found != set()
+    assert {r[10] for r in got} - {"无明显模式", None} == found_p != set()
+    assert any(r[16] for r in got)  # the compounds in each hexagon (as computed, row for row)
+    assert len(got) == int(((every["class"] != "not_significant")
+                            | every["pattern"].notna() & (every["pattern"] != "no_pattern")).sum())
+    assert scalar(demo, "SELECT count(*) FROM audit_log WHERE account = :a AND event = 'download' "
+                        "AND detail->>'what' = 'hotspot_classes'", a=accounts["dept"])  # type: ignore[operator]
     context.close()
     assert blocked == [], blocked
 

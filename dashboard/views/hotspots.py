@@ -129,6 +129,13 @@ def main() -> None:
         rows=len(inspect_cells) + len(inspect_compounds),
         filters={"theme": theme, "period": common.period_text(f), "distinct": distinct,
                  "per_households": per_hh}, key="hs_inspection", primary=True)
+    every = data.hotspot_classified(ctx, f, theme, per_hh)
+    auth.download_button(
+        "下载全部热点、冷点与时空模式（Excel）",
+        lambda: hotspot_stats.classified_workbook(every, theme, f, notes),
+        f"{label}热点与时空模式.xlsx", what="hotspot_classes", rows=len(every),
+        filters={"theme": theme, "period": common.period_text(f), "distinct": distinct,
+                 "per_households": per_hh}, key="hs_classified")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**重点小区**")
