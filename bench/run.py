@@ -12,12 +12,17 @@ Measured:
   coordinates, rows located by compound name: :func:`etl.synthetic.to_export`)
   through ``propmap import cases`` into an empty case table, next to a plain
   ``COPY`` of the same file into an unindexed table of text columns;
-- **overview**: every overview layer (street areas, heat, hazards, 三无),
-  query plus the folium HTML sent to the browser, time and bytes, at 20,000
-  and at N cases;
+- **overview**: every overview layer (street areas, heat counting distinct
+  complaints as the dashboard does, hazards, 三无; the Gi* overlay is the hot-spot
+  statistics below), query plus the folium HTML sent to the browser, time and
+  bytes, at 20,000 and at N cases;
 - **drill-down** of the busiest street office (its layers and map HTML), cold and
   right after the overview with the same filters (the click path), and
-  the **hotspot** aggregation (fire: hexagons, top compounds, open hazards);
+  the **hotspot** page's data (fire: Gi* and emerging hexagons for the map, the
+  inspection list, the repeat list, the open hazards and their layer) with the
+  hot-spot statistics from their memo (computed once per data version, see
+  below) and everything else cold (``hotspot_ms``), and all of it cold
+  (``hotspot_cold_ms``);
 - **first map render** of the overview in headless Chromium: a fresh server,
   then the time from navigation to the street areas drawn on the map;
 - **row-level security**: the overview and the drill-down built as the dashboard builds
@@ -64,7 +69,7 @@ from etl import demo, synthetic
 from etl.intake.cases import import_cases
 from geo import auth, complaints, coverage, credit, db, party, roles, schema
 from geo.scope import Scope
-from layers import facts, hotspot, hotspot_stats, registry
+from layers import facts, hotspot, hotspot_stats, registry, repeats
 from layers.filters import Filters
 
 Say = Callable[[str], None]
@@ -79,7 +84,7 @@ BUDGETS = (
     ("overview_bytes", 2_000_000.0, "B", "overview payload ≤ 2 MB"),
     ("payload_growth", 0.10, "", "payload at N within 10 % of 20,000"),
     ("drilldown_ms", 300.0, "ms", "street drill-down ≤ 300 ms"),
-    ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
+    ("hotspot_ms", 1000.0, "ms", "hotspot page data (statistics memoised) ≤ 1 s"),
     ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
     ("rls_overview_overhead", 0.10, "", "row-level security on the overview (leader) ≤ +10 %"),
     ("load_p90_s", 5.0, "s", "20 sessions at once: 90th percentile page load ≤ 5 s"),
@@ -244,10 +249,13 @@ def overview_once(engine: Engine, f: Filters, scope: Scope | None = None) -> int
     """Build every overview layer and the map HTML; returns the HTML's bytes."""
     facts.clear()
     pmap.clear()
+    keys = [k for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)
+            if not registry.get(k).needs_all_cases]  # hot spots: measure_hotspot_stats
     with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
-            (registry.get(k), registry.get(k).query(con, f), {})
-            for k in ("street_areas", *registry.OVERVIEW_OPTIONAL)]
+            (registry.get(k), registry.get(k).query(
+                con, f.with_(distinct=True) if registry.get(k).follows_count else f), {})
+            for k in keys]
     m, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
     return pmap.html_bytes(m)
 
@@ -269,12 +277,25 @@ def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True,
     return pmap.html_bytes(m)
 
 
-def hotspot_once(engine: Engine, f: Filters) -> None:
+def hotspot_once(engine: Engine, f: Filters, *, cold_stats: bool = False) -> None:
+    """What the 隐患热点 page reads for the fire theme (dashboard/views/hotspots.py)."""
     facts.clear()
+    pmap.clear()
+    if cold_stats:
+        hotspot_stats.clear()
+    fire = f.with_(themes=hotspot_stats.THEMES["fire"], distinct=True)
+    cases = fire.with_(distinct=False)
     with engine.connect() as con:
-        hotspot.hexagons(con, f, "fire")
-        hotspot.top_compounds(con, f, "fire")
-        hotspot.open_hazards(con, f, "fire")
+        cells = hotspot_stats.layer(con, fire, "fire", escaped=False)
+        hotspot_stats.inspection(con, fire, "fire")
+        facts.totals(con, cases)
+        repeats.top_compounds(con, cases, n=15, min_received=5)
+        hotspot.open_hazards(con, cases, "fire")
+        hazards = registry.get("hazards").query(con, cases)
+        streets = registry.get("street_areas").query(con, f)
+    pmap.build([(registry.get("street_areas"), streets, {"measure": None}),
+                (registry.get("gistar"), cells, {}), (registry.get("hazards"), hazards, {})],
+               bounds=pmap.bounds_of(cells.features))
 
 
 def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
@@ -296,6 +317,8 @@ def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
         overview_once(engine, f)
         seconds, _ = _timed(lambda: drilldown_once(engine, f.area(street), cold=False))
         res.add("drilldown_after_overview_ms", seconds * 1000)
+        seconds, _ = _timed(lambda: hotspot_once(engine, f, cold_stats=True))
+        res.add("hotspot_cold_ms", seconds * 1000)
         seconds, _ = _timed(lambda: hotspot_once(engine, f))
         res.add("hotspot_ms", seconds * 1000)
 

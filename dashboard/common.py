@@ -19,10 +19,11 @@ import streamlit as st
 
 from dashboard import data
 from dashboard import map as pmap
+from geo import measures
 from geo._errors import PropmapError, user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
-from layers import registry
+from layers import hotspot_stats, registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
 from layers.html import esc
@@ -39,11 +40,58 @@ gc.freeze()
 
 CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(encoding="utf-8")
 PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
+#: The 计数 switch: what heat and hot spots count (URL ``count``; distinct is the default).
+COUNTS = {"distinct": "去重后的诉求", "cases": "全部工单"}
 
 
 def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
-    """A registered layer and its (cached) data for ``f`` under this run's context."""
-    return registry.get(key), data.layer_data(data.ctx(), key, f)
+    """A registered layer and its (cached) data for ``f`` under this run's context.
+
+    A layer that counts complaints (``follows_count``: heat, hot spots) counts what the
+    sidebar's 计数 switch says; every other layer counts cases, whatever the switch.
+    """
+    lyr = registry.get(key)
+    if lyr.follows_count:
+        f = f.with_(distinct=distinct())
+    return lyr, data.layer_data(data.ctx(), key, f)
+
+
+def distinct() -> bool:
+    """Whether heat and hot spots count distinct complaints (the sidebar's 计数 switch).
+
+    Only the layers and pages that count demand follow it; work figures (pending,
+    overdue, the worklist, the drill-down's cases, every export) count cases.
+    """
+    return bool(st.session_state.get("count_distinct", True))
+
+
+def count_text(distinct_: bool | None = None) -> str:
+    """What heat and hot spots count, in Chinese, for captions."""
+    d = distinct() if distinct_ is None else distinct_
+    return ("去重后的诉求（同一诉求经多个渠道反映只计一次）" if d else "全部工单（每件工单都计）")
+
+
+def layers_for_scope(keys: Sequence[str]) -> list[str]:
+    """The layers of ``keys`` this account may be offered.
+
+    A statistic over every case of the area (``needs_all_cases``: hot spots) is not
+    offered to an account that reads only some themes' cases (a department).
+    """
+    every = scope().every_theme
+    return [k for k in keys if every or not registry.get(k).needs_all_cases]
+
+
+def hotspot_themes() -> list[str]:
+    """The hot-spot themes offered to this account (:data:`layers.hotspot_stats.THEMES`).
+
+    A department gets its own themes (its row-level security lets it read every case
+    of them, city-wide); ``all`` (every dispute) only an account that reads every case
+    of its area.
+    """
+    sc = scope()
+    if sc.every_theme:
+        return list(hotspot_stats.THEMES)
+    return [t for t, cats in hotspot_stats.THEMES.items() if cats and set(cats) <= set(sc.themes)]
 
 
 def scope() -> Scope:
@@ -147,7 +195,7 @@ def sidebar_filters() -> Filters:
     """Draw the filter sidebar (in the entry script, so it persists across pages).
 
     The filters live in the URL too (``period``, ``from``/``to``, ``theme``,
-    ``category``, ``channel``, ``status``), so a shared link reproduces the
+    ``category``, ``channel``, ``status``, ``count``), so a shared link reproduces the
     view: the URL gives the widgets their first value, and every run writes
     the current choice back.
     """
@@ -184,6 +232,13 @@ def sidebar_filters() -> Filters:
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
                               default=_url_list("status", list(STATUSES)),
                               key="f_statuses", placeholder="全部状态")
+    counted = _url_list("count", list(COUNTS))
+    count = sb.radio("计数（热力与热点）", list(COUNTS), format_func=lambda k: COUNTS[k],
+                     index=list(COUNTS).index(counted[0] if counted else "distinct"),
+                     horizontal=True, key="f_count",
+                     help="去重后的诉求：同一诉求经12345热线、市长信箱、信访等多个渠道反映的"
+                          "只计一次。待办、超期、办结率与各类清单、导出始终按工单件数计。")
+    st.session_state["count_distinct"] = count != "cases"
     sb.caption(f"数据截至 {as_of:%Y-%m-%d}")
     categories = [c for c in categories if c in names]
     custom = period == "自定义"
@@ -192,7 +247,8 @@ def sidebar_filters() -> Filters:
              **{"from": f"{start:%Y-%m-%d}" if custom else None,
                 "to": f"{end:%Y-%m-%d}" if custom else None},
              theme=",".join(themes), category=",".join(categories),
-             channel=",".join(channels), status=",".join(statuses))
+             channel=",".join(channels), status=",".join(statuses),
+             count=None if count == "distinct" else count)
     return Filters(start=start, end=end, as_of=as_of, themes=tuple(themes),
                    categories=tuple(categories), channels=tuple(channels),
                    statuses=tuple(statuses))
@@ -336,16 +392,24 @@ def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False,
     st.markdown(f'<div class="{cls}">{tiles}</div>', unsafe_allow_html=True)
 
 
+def _pct(v: float | None) -> str | None:
+    return f"{v}%" if v is not None else None
+
+
 def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False) -> None:
+    """The headline figures of ``f``: cases (件) and distinct complaints side by side, the
+    work figures in cases, the repeat rate beside the closure rate (:mod:`geo.measures`)."""
     h = data.headline(data.ctx(), f)
     share = h["level_share"]
+    rate = measures.RATE_BY_KEY
     kpis([
         ("受理（件）", h["received"], False),
+        (f"{measures.BY_KEY['distinct'].label}", h["distinct"], False),
         ("待办（件）", h["pending"], False),
         ("超期（件）", h["overdue"], h["overdue"] > 0),
-        ("办结率", f"{h['closure_rate']}%" if h["closure_rate"] is not None else None, False),
-        ("满意率", f"{h['satisfaction_rate']}%" if h["satisfaction_rate"] is not None else None,
-         False),
+        (rate["closure_rate"].label, _pct(h["closure_rate"]), False),
+        (rate["repeat_rate"].label, _pct(h["repeat_rate"]), False),
+        (rate["satisfaction_rate"].label, _pct(h["satisfaction_rate"]), False),
         ("社区 / 街道 / 市级", f"{share['community']:.0f} / {share['street']:.0f} / "
                               f"{share['city']:.0f}%", False),
     ], big=big, stacked=stacked)

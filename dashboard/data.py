@@ -29,7 +29,7 @@ import streamlit as st
 from geo import committees, coverage, credit, db, party, roles
 from geo.credit_model import Period
 from geo.scope import Scope
-from layers import facts, hotspot, registry, stats, worklist
+from layers import facts, hotspot, hotspot_stats, registry, repeats, stats, worklist
 from layers.base import LayerData, set_timeout
 from layers.filters import Filters
 
@@ -192,17 +192,41 @@ def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
 
 
 @_cached
-def hotspot_hexagons(c: Context, f: Filters, theme: str) -> LayerData:
+def hotspot_map(c: Context, f: Filters, theme: str, per_households: bool) -> LayerData:
+    """Gi* class and emerging pattern per hexagon of ``theme`` (``f.distinct``: what is counted).
+
+    Text unescaped: the map escapes it when it draws (:func:`dashboard.map.build`).
+    """
     with connect(c) as con:
-        out = hotspot.hexagons(con, f, theme)
+        out = hotspot_stats.layer(con, f, theme, distinct=f.distinct,
+                                  per_households=per_households, escaped=False)
     _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
     return out
 
 
 @_cached
-def hotspot_top_compounds(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+def hotspot_inspection(c: Context, f: Filters, theme: str,
+                       per_households: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inspection list of ``theme``: (cells, compounds), highest score first."""
     with connect(c) as con:
-        return hotspot.top_compounds(con, f, theme)
+        return hotspot_stats.inspection(con, f, theme, distinct=f.distinct,
+                                        per_households=per_households)
+
+
+@_cached
+def hotspot_classified(c: Context, f: Filters, theme: str, per_households: bool) -> pd.DataFrame:
+    """Every hexagon of ``theme`` with a Gi* class or an emerging pattern, with its compounds
+    (:func:`layers.hotspot_stats.classified`; the statistics come from their memo)."""
+    with connect(c) as con:
+        return hotspot_stats.classified(hotspot_stats.cells(
+            con, f, theme, distinct=f.distinct, per_households=per_households))
+
+
+@_cached
+def repeat_compounds(c: Context, f: Filters, n: int, min_received: int) -> pd.DataFrame:
+    """Compounds with the highest repeat rate (办结后再诉率) for ``f``."""
+    with connect(c) as con:
+        return repeats.top_compounds(con, f, n=n, min_received=min_received)
 
 
 @_cached

@@ -57,6 +57,15 @@ class Scope:
         return self.kind in CITY_WIDE
 
     @property
+    def every_theme(self) -> bool:
+        """Whether the scope reads every case of its area, whatever the case's theme.
+
+        False for a department: it reads the cases it leads or co-handles and every
+        case of its themes, so a figure over "all disputes" would be over a part of them.
+        """
+        return self.kind != "dept"
+
+    @property
     def may_download(self) -> bool:
         return self.kind != "viewer"
 

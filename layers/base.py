@@ -74,6 +74,12 @@ class Layer:
     legend: Callable[..., str]
     #: True when the layer only makes sense inside one street office's area.
     needs_area: bool = False
+    #: True when the layer counts complaints: it follows the dashboard's 计数 switch
+    #: (``Filters.distinct``: distinct complaints by default, or every case).
+    follows_count: bool = False
+    #: True when the layer is a statistic over every case of the area (hot spots): it is
+    #: not offered to an account that reads only some themes' cases (a department).
+    needs_all_cases: bool = False
 
 
 def set_timeout(con: sa.Connection) -> None:

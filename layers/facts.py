@@ -72,17 +72,23 @@ def _count(con: sa.Connection, f: Filters, key: tuple[Any, ...]) -> pd.DataFrame
     return df
 
 
-def _keys(con: sa.Connection, f: Filters) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """Memo keys of ``f``'s city-wide and street facts: database, data version, scope, filters.
+def memo_base(con: sa.Connection) -> tuple[str, int, str]:
+    """What every memo of the layers is keyed by: database, data version and scope.
 
     The scope is the one the transaction runs under (:meth:`geo.scope.Scope.apply`), read
     from the database together with the version, so two accounts of different scope never
-    share a result, whatever the caller passes.
+    share a result, whatever the caller passes: row-level security gives them different
+    rows, so a memoised answer of one is wrong (and a leak) for the other.
     """
     version, scope = con.execute(sa.text(
         "SELECT version, current_user || ':' || coalesce(current_setting('propmap.scope_key', "
         "true), '') FROM data_version WHERE id = 1")).one()
-    base = (con.engine.url.render_as_string(hide_password=True), int(version), scope)
+    return con.engine.url.render_as_string(hide_password=True), int(version), str(scope)
+
+
+def _keys(con: sa.Connection, f: Filters) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Memo keys of ``f``'s city-wide and street facts (:func:`memo_base` and the filters)."""
+    base = memo_base(con)
     return (*base, f.area(None, None)), (*base, f.area(f.street, None))
 
 
@@ -148,7 +154,9 @@ def cte(con: sa.Connection, f: Filters, key: str, name: str = "k",
         [f"CAST(:{name}_{key} AS {_SQL_TYPES[key]}[])"]
         + [f"CAST(:{name}_{m} AS bigint[])" for m in measures]
     )
-    sql = f"{name} AS (SELECT * FROM unnest({cols}) AS {name}({key}, {', '.join(measures)}))"
+    # quoted: ``distinct`` is a measure and an SQL keyword (read it as ``k."distinct"``)
+    names = ", ".join(f'"{m}"' for m in measures)
+    sql = f"{name} AS (SELECT * FROM unnest({cols}) AS {name}({key}, {names}))"
     params: dict[str, Any] = {f"{name}_{key}": [
         str(v) if key == "street_code" else int(v) for v in df[key]]}
     for m in measures:

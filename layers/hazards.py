@@ -69,7 +69,9 @@ def render(data: LayerData, **_: Any) -> folium.FeatureGroup:
 
 
 def legend(data: LayerData, **_: Any) -> str:
-    items = [(c, f"{HAZARD_THEMES[k]}隐患") for k, c in style.THEME_COLORS.items()]
+    """The themes drawn (a page about one theme does not list the other two)."""
+    shown = {ft["properties"]["theme"] for ft in data.features}
+    items = [(c, f"{HAZARD_THEMES[k]}隐患") for k, c in style.THEME_COLORS.items() if k in shown]
     return style.swatches("未整改隐患（黑圈：超期）", items, shape="dot")
 
 

@@ -9,6 +9,12 @@ summed into H3 hexagons. At 1,000,000 cases this reads the big table once
 (shared with the other layers) instead of decoding a million geometries; the
 payload is bounded by the number of occupied hexagons, not by the number of
 cases. A compound straddling two hexagons counts wholly in one of them.
+
+With ``Filters.distinct`` (the dashboard's default, the sidebar's 计数 switch) the
+hexagons count distinct complaints: one complaint reported through 12345, the
+mayor's mailbox and a petition counts once. The compounds' counts then come
+from the ``distinct`` measure of the same shared facts, so switching costs no
+second pass over the cases.
 """
 
 from __future__ import annotations
@@ -39,9 +45,9 @@ GROUP BY 1, 2
 COMPOUND_POINTS_SQL = """
 WITH {counts}
 SELECT round(ST_X(p)::numeric, 5)::float AS lon, round(ST_Y(p)::numeric, 5)::float AS lat,
-       k.received AS n
+       k."{measure}" AS n
 FROM k JOIN compounds x ON x.id = k.compound_id CROSS JOIN LATERAL ST_PointOnSurface(x.geom) p
-WHERE k.received > 0
+WHERE k."{measure}" > 0
 """
 
 
@@ -76,24 +82,33 @@ def case_points(con: sa.Connection, f: Filters, grid_deg: float) -> pd.DataFrame
     """Weighted points ``lon, lat, n`` for the located cases matching ``f``.
 
     Compounds carry their cases; cases outside every compound come as grid cells.
+    With ``f.distinct``, distinct complaints (the facts' ``distinct`` measure).
     """
-    counts, params = facts.cte(con, f, "compound_id", measures=("received",))
-    at_compounds = frame(con, COMPOUND_POINTS_SQL.format(counts=counts), params)
+    measure = "distinct" if f.distinct else "received"
+    counts, params = facts.cte(con, f.with_(distinct=False), "compound_id", measures=(measure,))
+    at_compounds = frame(con, COMPOUND_POINTS_SQL.format(counts=counts, measure=measure), params)
     loose = grid_counts(con, LOOSE_GRID_SQL.format(where=f.case_where("c")), f.params(),
                         grid_deg)
     return pd.concat([at_compounds.astype({"n": int}), loose], ignore_index=True)
 
 
 def query(con: sa.Connection, f: Filters) -> LayerData:
-    """Hexagons with the number of cases matching ``f`` in each."""
+    """Hexagons with the number of cases (distinct complaints with ``f.distinct``) in each."""
     pts = case_points(con, f, GRID_DEG[RESOLUTION])
     cells = to_hexagons(pts, RESOLUTION)
     feats = [hexagon_feature(c, {"n": n}) for c, n in sorted(cells.items())]
-    return LayerData(collection(feats), {"cases": int(pts["n"].sum()) if len(pts) else 0})
+    return LayerData(collection(feats), {"cases": int(pts["n"].sum()) if len(pts) else 0,
+                                         "distinct": f.distinct})
+
+
+def unit(data: LayerData) -> str:
+    """What the hexagons count, in Chinese."""
+    return "去重诉求" if data.meta.get("distinct") else "工单件数"
 
 
 def render(data: LayerData, *, name: str = "诉求热力",
-           fields: tuple[tuple[str, str], ...] = (("n", "件数"),), **_: Any) -> folium.FeatureGroup:
+           fields: tuple[tuple[str, str], ...] | None = None, **_: Any) -> folium.FeatureGroup:
+    fields = fields or (("n", unit(data)),)
     bounds = style.quantile_breaks([ft["properties"]["n"] for ft in data.features])
     for ft in data.features:
         ft["properties"]["fill"] = style.classify(ft["properties"]["n"], bounds)
@@ -108,10 +123,10 @@ def render(data: LayerData, *, name: str = "诉求热力",
     return fg
 
 
-def legend(data: LayerData, *, title: str = "诉求密度（件/六边形，分位数分级）",
-           **_: Any) -> str:
+def legend(data: LayerData, *, title: str | None = None, **_: Any) -> str:
     bounds = style.quantile_breaks([ft["properties"]["n"] for ft in data.features])
-    return style.class_legend(title, bounds, counts=True)
+    return style.class_legend(title or f"诉求密度（{unit(data)}/六边形，分位数分级）", bounds,
+                              counts=True)
 
 
-LAYER = Layer("heat", "诉求热力（六边形）", query, render, legend)
+LAYER = Layer("heat", "诉求热力（六边形）", query, render, legend, follows_count=True)

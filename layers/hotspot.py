@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo import measures
-from geo.models import HAZARD_STATUSES
+from geo.models import HAZARD_STATUSES, HAZARD_THEMES
 from layers import facts
 from layers.base import LayerData, collection, frame
 from layers.filters import HOTSPOT_THEMES, Filters
@@ -36,7 +36,8 @@ def themed(f: Filters, theme: str) -> Filters:
 
 
 def _params(f: Filters, theme: str) -> dict[str, object]:
-    return {**f.params(), "theme": theme, "f_start_day": f.start}
+    themes = list(HOTSPOT_THEMES) if theme == "all" else [theme]
+    return {**f.params(), "theme": theme, "themes": themes, "f_start_day": f.start}
 
 
 def hexagons(con: sa.Connection, f: Filters, theme: str) -> LayerData:
@@ -77,17 +78,20 @@ def top_compounds(con: sa.Connection, f: Filters, theme: str, n: int = 15) -> pd
 
 
 def open_hazards(con: sa.Connection, f: Filters, theme: str) -> pd.DataFrame:
-    """Hazards of ``theme`` not yet fixed, overdue first (most days overdue at the top)."""
+    """Hazards of ``theme`` (``all``: every hazard theme) not yet fixed, most overdue first."""
     df = frame(con, f"""
-        SELECT x.name AS compound, s.name AS street, h.description, h.found_on, h.due_on,
-               h.status, greatest(0, CAST(:f_as_of_day AS date) - h.due_on) AS overdue_days
+        SELECT x.name AS compound, s.name AS street, h.theme, h.description, h.found_on,
+               h.due_on, h.status,
+               greatest(0, CAST(:f_as_of_day AS date) - h.due_on) AS overdue_days
         FROM hazards h JOIN compounds x ON x.id = h.compound_id
         JOIN streets s ON s.code = x.street_code
-        WHERE h.theme = :theme AND {measures.hazard_open("h")} AND h.found_on <= :f_as_of_day
+        WHERE h.theme = ANY(:themes) AND {measures.hazard_open("h")} AND h.found_on <= :f_as_of_day
           AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
         ORDER BY h.due_on, x.name
     """, _params(f, theme))
     df["status"] = df["status"].map(HAZARD_STATUSES)
-    return df.rename(columns={"compound": "小区", "street": "街道/镇", "description": "隐患描述",
+    df["theme"] = df["theme"].map(HAZARD_THEMES)
+    return df.rename(columns={"compound": "小区", "street": "街道/镇", "theme": "隐患类别",
+                              "description": "隐患描述",
                               "found_on": "发现日期", "due_on": "整改期限", "status": "状态",
                               "overdue_days": "超期天数"})

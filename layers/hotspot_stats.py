@@ -7,7 +7,10 @@ per small square cell; both are summed into H3 hexagons in Python. No case
 point leaves the database.
 
 **The analysed area** (建成区) is every H3 cell holding a compound or a located
-case, plus ``[gistar] ring`` rings around them (``data/analysis.toml``). Cells
+case of the analysed themes, plus ``[gistar] ring`` rings around them
+(``data/analysis.toml``). Only the theme's own cases mark the area beyond the
+compounds, so everyone who reads every case of a theme (a leader, the fire
+brigade for fire) analyses the same cells and gets the same hot spots. Cells
 with no case in it count as zeros: a quiet inhabited neighbourhood is
 evidence, and without its zeros every inhabited cell would look hot. Farmland
 and forest far from housing stay out: a zero there says nothing about
@@ -21,9 +24,15 @@ selects which cells are returned.
 1,000 households of the compounds in the cell, over the cells that have
 households (cells without housing have no rate and are left out).
 
-Results are memoised per database, data version, filters and options, like
-:mod:`layers.facts`: the first call at 1,000,000 cases pays for the count and
-the permutations, the next ones are free until the data change.
+**Scope.** Everything here reads the cases, compounds and hazards through the
+caller's connection, so under an account's scope (:mod:`geo.scope`) row-level
+security decides which cases are counted: a department (fire brigade, police)
+reads every case of its themes in the city and gets the city's hot spots of its
+themes; a street office reads its own area, which is then its study area.
+
+Results are memoised per database, data version, scope, filters and options,
+like :mod:`layers.facts`: the first call at 1,000,000 cases pays for the count
+and the permutations, the next ones are free until the data change.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ from geo import analysis_rules, measures
 from layers import facts
 from layers.analysis import emerging, gistar
 from layers.base import LayerData, collection, frame
-from layers.filters import Filters
+from layers.filters import CATEGORY_THEMES, Filters
 from layers.heat import GRID_DEG, LOOSE_GRID_SQL, grid_counts, hexagon_feature
 from layers.html import escape_properties
 
@@ -70,8 +79,8 @@ MEMO_SIZE = 64
 
 
 def _memo(con: sa.Connection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """``compute()`` memoised per database URL, data version and ``key``."""
-    full = (con.engine.url.render_as_string(hide_password=True), facts.data_version(con), *key)
+    """``compute()`` memoised per database URL, data version, scope and ``key``."""
+    full = (*facts.memo_base(con), *key)
     with _LOCK:
         if full in _MEMO:
             _MEMO.move_to_end(full)
@@ -91,10 +100,16 @@ def clear() -> None:
 
 
 def themed(f: Filters, theme: str) -> Filters:
-    """``f`` for ``theme`` over the whole city (the study area; see the module docstring)."""
+    """``f`` for ``theme`` over the whole city (the study area; see the module docstring).
+
+    ``all`` keeps ``f``'s own theme filter (every dispute when it names none), so a
+    map layer follows the filters of the page it is on. ``f.distinct`` is dropped:
+    the functions here take ``distinct`` as an argument and count both.
+    """
     if theme not in THEMES:
         raise ValueError(f"unknown theme {theme!r}; one of {', '.join(THEMES)}")
-    return f.with_(themes=THEMES[theme], street=None, community_id=None)
+    return f.with_(themes=THEMES[theme] or f.themes, street=None, community_id=None,
+                   distinct=False)
 
 
 # --- the grid ------------------------------------------------------------------------------
@@ -124,7 +139,7 @@ FROM compounds x CROSS JOIN LATERAL ST_PointOnSurface(x.geom) p
 _LOOSE_ALL_SQL = """
 SELECT round(ST_X(c.geom) / :g)::bigint AS gx, round(ST_Y(c.geom) / :g)::bigint AS gy,
        count(*) AS n
-FROM cases c WHERE c.compound_id IS NULL AND c.geom IS NOT NULL
+FROM cases c WHERE {where} AND c.compound_id IS NULL AND c.geom IS NOT NULL
 GROUP BY 1, 2
 """
 _CELL_STREET_SQL = """
@@ -134,11 +149,15 @@ JOIN street_parts p ON ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(u.lon, u.la
 """
 
 
-def _build_grid(con: sa.Connection) -> Grid:
+def _build_grid(con: sa.Connection, themes: tuple[str, ...]) -> Grid:
     rules = analysis_rules.section("gistar")
     res, k, ring = int(rules["resolution"]), int(rules["k"]), int(rules["ring"])
     comp = frame(con, _COMPOUNDS_SQL)
-    loose = grid_counts(con, _LOOSE_ALL_SQL, {}, GRID_DEG[res])
+    # every located case of the themes, whenever received: the area does not move with
+    # the period, and only the themes' cases (which a department reads whole) mark it
+    any_time = Filters(start=dt.date.min, end=dt.date.min, as_of=dt.date.min, themes=themes)
+    loose = grid_counts(con, _LOOSE_ALL_SQL.format(where=any_time.case_where("c", period=False)),
+                        any_time.params(), GRID_DEG[res])
     seeds: set[str] = set()
     comp_cells = [h3.latlng_to_cell(float(la), float(lo), res)
                   for lo, la in zip(comp["lon"], comp["lat"], strict=True)]
@@ -171,26 +190,38 @@ def _build_grid(con: sa.Connection) -> Grid:
                 [sorted(n) for n in names], [sorted(s) for s in streets], compound_cell)
 
 
-def grid(con: sa.Connection) -> Grid:
-    """The analysed area (memoised per data version)."""
-    return _memo(con, ("grid",), lambda: _build_grid(con))
+def grid(con: sa.Connection, themes: tuple[str, ...] = ()) -> Grid:
+    """The analysed area for the dispute themes ``themes`` (all when empty), memoised."""
+    themes = tuple(sorted(themes))
+    return _memo(con, ("grid", themes), lambda: _build_grid(con, themes))
 
 
-def _cell_counts(con: sa.Connection, g: Grid, f: Filters) -> np.ndarray:
-    """Cases matching ``f`` per analysed cell: compounds' counts from the facts, loose by grid."""
-    y = np.zeros(len(g.cells))
+def _grid_of(con: sa.Connection, f: Filters, theme: str) -> Grid:
+    return grid(con, themed(f, theme).themes)
+
+
+def _cell_counts(con: sa.Connection, g: Grid, f: Filters) -> tuple[np.ndarray, np.ndarray]:
+    """Cases and distinct complaints matching ``f`` per analysed cell.
+
+    Compounds' counts come from the shared facts (one pass gives both: ``received`` and
+    ``distinct``), cases outside compounds from the grid of loose cases.
+    """
+    f = f.with_(distinct=False)
+    y = np.zeros((2, len(g.cells)))
     by = facts.by(con, f, "compound_id")
-    for cid, n in zip(by["compound_id"], by["received"], strict=True):
+    for cid, n, d in zip(by["compound_id"], by["received"], by["distinct"], strict=True):
         i = g.compound_cell.get(int(cid))
         if i is not None:
-            y[i] += int(n)
-    loose = grid_counts(con, LOOSE_GRID_SQL.format(where=f.case_where("c")), f.params(),
-                        GRID_DEG[g.resolution])
-    for lon, lat, n in zip(loose["lon"], loose["lat"], loose["n"], strict=True):
-        i = g.index.get(h3.latlng_to_cell(float(lat), float(lon), g.resolution))
-        if i is not None:
-            y[i] += int(n)
-    return y
+            y[0, i] += int(n)
+            y[1, i] += int(d)
+    for row, ff in ((0, f), (1, f.with_(distinct=True))):
+        loose = grid_counts(con, LOOSE_GRID_SQL.format(where=ff.case_where("c")), ff.params(),
+                            GRID_DEG[g.resolution])
+        for lon, lat, n in zip(loose["lon"], loose["lat"], loose["n"], strict=True):
+            i = g.index.get(h3.latlng_to_cell(float(lat), float(lon), g.resolution))
+            if i is not None:
+                y[row, i] += int(n)
+    return y[0], y[1]
 
 
 # --- Gi* -----------------------------------------------------------------------------------
@@ -204,10 +235,8 @@ def _in_area(g: Grid, f: Filters) -> np.ndarray:
 def _gistar(con: sa.Connection, f: Filters, theme: str, distinct: bool,
             per_households: bool) -> pd.DataFrame:
     rules = analysis_rules.section("gistar")
-    g = grid(con)
-    base = themed(f, theme)
-    cases = _cell_counts(con, g, base.with_(distinct=False))
-    uniq = _cell_counts(con, g, base.with_(distinct=True))
+    g = _grid_of(con, f, theme)
+    cases, uniq = _cell_counts(con, g, themed(f, theme))
     value = uniq if distinct else cases
     keep = np.ones(len(g.cells), dtype=bool)
     w = g.w
@@ -267,7 +296,7 @@ def gistar_cells(con: sa.Connection, f: Filters, theme: str, *, distinct: bool =
     """
     key = ("gistar", themed(f, theme), theme, distinct, per_households)
     df: pd.DataFrame = _memo(con, key, lambda: _gistar(con, f, theme, distinct, per_households))
-    return df[_in_area(grid(con), f)].reset_index(drop=True)
+    return df[_in_area(_grid_of(con, f, theme), f)].reset_index(drop=True)
 
 
 # --- emerging hot spots -----------------------------------------------------------------------
@@ -304,7 +333,7 @@ def steps(f: Filters, step: str) -> int:
 def cube_counts(con: sa.Connection, f: Filters, theme: str, step: str = "week",
                 distinct: bool = True) -> np.ndarray:
     """The space-time cube: cases of ``theme`` per analysed cell (rows) and time step."""
-    g = grid(con)
+    g = _grid_of(con, f, theme)
     n_steps = steps(f, step)
     ff = themed(f, theme).with_(distinct=distinct)
     sql = _CUBE_SQL.format(step=_WEEK_STEP if step == "week" else _MONTH_STEP,
@@ -334,7 +363,7 @@ def cube_counts(con: sa.Connection, f: Filters, theme: str, step: str = "week",
 def _emerging(con: sa.Connection, f: Filters, theme: str, step: str,
               distinct: bool) -> pd.DataFrame:
     rules = analysis_rules.section("emerging")
-    g = grid(con)
+    g = _grid_of(con, f, theme)
     y = cube_counts(con, f, theme, step, distinct)
     res = emerging.analyse(y, g.w, bin_alpha=float(rules["bin_alpha"]),
                            trend_alpha=float(rules["trend_alpha"]), share=float(rules["share"]))
@@ -358,7 +387,7 @@ def emerging_cells(con: sa.Connection, f: Filters, theme: str, *, step: str | No
     step = step or str(analysis_rules.section("emerging")["step"])
     key = ("emerging", themed(f, theme), theme, step, distinct)
     df: pd.DataFrame = _memo(con, key, lambda: _emerging(con, f, theme, step, distinct))
-    return df[_in_area(grid(con), f)].reset_index(drop=True)
+    return df[_in_area(_grid_of(con, f, theme), f)].reset_index(drop=True)
 
 
 # --- one table, the map and the inspection list ------------------------------------------------
@@ -389,24 +418,51 @@ def legend_rows() -> pd.DataFrame:
 
 
 def layer(con: sa.Connection, f: Filters, theme: str, *, distinct: bool = True,
-          per_households: bool = False) -> LayerData:
-    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON, text escaped)."""
+          per_households: bool = False, escaped: bool = True) -> LayerData:
+    """Hexagons with their Gi* class and emerging pattern, for a map (GeoJSON, text escaped).
+
+    ``escaped=False`` leaves the text for :func:`dashboard.map.build`, which escapes every
+    text property itself (escaping twice would show ``&amp;`` in a name with ``&``): the
+    map layers of the registry (:mod:`layers.hotspot_gistar`) pass it.
+    """
     df = cells(con, f, theme, distinct=distinct, per_households=per_households)
     feats = []
     for r in df.itertuples(index=False):
         feats.append(hexagon_feature(r.cell, {
             "cases": int(r.cases), "distinct": int(r.distinct),
+            "value": None if pd.isna(r.value) else round(float(r.value), 2),
             "z": None if pd.isna(r.z) else round(float(r.z), 2),
             "q": None if pd.isna(r.q) else round(float(r.q), 4),
             "class": r[df.columns.get_loc("class")], "class_label": r.class_label,
             "colour": gistar.BY_KEY.get(r[df.columns.get_loc("class")],
                                         gistar.BY_KEY["not_significant"]).colour,
             "pattern": r.pattern, "pattern_label": r.pattern_label,
-            "compounds": r.compounds}))
-    counts = df["class"].value_counts().to_dict()
+            "compounds": r.compounds, "compounds_short": _short(r.compounds)}))
+    counts = {str(k): int(v) for k, v in df["class"].value_counts().items()}
+    patterns = {str(k): int(v) for k, v in df["pattern"].value_counts().items()}
     # Compound names come from a register someone else wrote: text, never markup.
-    return LayerData(escape_properties(collection(feats)),
-                     {"theme": theme, "classes": counts, "note": gistar.LEGEND_NOTE})
+    gj = collection(feats)
+    return LayerData(escape_properties(gj) if escaped else gj,
+                     {"theme": theme, "label": theme_label(f, theme), "classes": counts,
+                      "patterns": patterns, "distinct": distinct,
+                      "per_households": per_households,
+                      "cases": int(df["cases"].sum()), "complaints": int(df["distinct"].sum()),
+                      "note": gistar.LEGEND_NOTE})
+
+
+def _short(names: str, n: int = 4) -> str:
+    """The first ``n`` names of a 、-joined list, then how many more (a tooltip stays small)."""
+    parts = [p for p in names.split("、") if p]
+    if len(parts) <= n:
+        return "、".join(parts) or "—"
+    return "、".join(parts[:n]) + f" 等 {len(parts)} 个"
+
+
+def theme_label(f: Filters, theme: str) -> str:
+    """The Chinese name of what is analysed: the theme, or the page's theme filter for ``all``."""
+    if theme == "all" and f.themes:
+        return "、".join(CATEGORY_THEMES.get(t, t) for t in f.themes)
+    return THEME_LABELS[theme]
 
 
 _HAZARDS_SQL = f"""
@@ -444,14 +500,17 @@ def score_parts(klass: pd.Series, pattern: pd.Series, open_hazards: pd.Series,
 
 
 def inspection(con: sa.Connection, f: Filters, theme: str, *, top: int = 50,
-               distinct: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+               distinct: bool = True, per_households: bool = False
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cells and compounds to inspect for ``theme`` in ``f``'s area, highest score first.
 
     Returns (cells, compounds) with Chinese headers, ready for :func:`inspection_xlsx`.
     A compound scores with its cell's class and pattern plus its own hazards and repeats.
+    ``distinct`` and ``per_households`` choose the Gi* analysis the classes come from
+    (as on the map beside the list).
     """
-    df = cells(con, f, theme, distinct=distinct)
-    g = grid(con)
+    df = cells(con, f, theme, distinct=distinct, per_households=per_households)
+    g = _grid_of(con, f, theme)
     base = themed(f, theme)
     per_compound = facts.by(con, base, "compound_id")[["compound_id", "received", "repeat"]]
     hz = frame(con, _HAZARDS_SQL, {**base.params(), "hz": list(HAZARD_THEMES[theme])})
@@ -472,8 +531,9 @@ def inspection(con: sa.Connection, f: Filters, theme: str, *, top: int = 50,
     comp = pd.concat([comp.reset_index(drop=True), score_parts(
         comp["class"], comp["pattern"], comp["open_hazards"], comp["overdue_hazards"],
         comp["repeat"]).reset_index(drop=True)], axis=1)
-    comp = comp.sort_values(["score", "received"], ascending=False).head(top)
+    # a cell's hazards and repeats are those of all its compounds, not only the listed ones
     cell_hz = comp.groupby("cell")[["open_hazards", "overdue_hazards", "repeat"]].sum()
+    comp = comp.sort_values(["score", "received"], ascending=False).head(top)
     cl = df.merge(cell_hz, left_on="cell", right_index=True, how="left")
     for c in ("open_hazards", "overdue_hazards", "repeat"):
         cl[c] = cl[c].fillna(0).astype(int)
@@ -497,12 +557,10 @@ def inspection(con: sa.Connection, f: Filters, theme: str, *, top: int = 50,
     return cells_out.reset_index(drop=True), comp_out.reset_index(drop=True)
 
 
-def inspection_notes(theme: str, f: Filters) -> list[str]:
-    """The 说明 sheet of an inspection list: what the score is and what the classes mean."""
+def score_lines() -> list[str]:
+    """The inspection score in plain Chinese, weights from ``[inspection]`` (page and 说明)."""
     wt = _score_weights()
     return [
-        f"{THEME_LABELS[theme]}排查清单：{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}，"
-        f"数据截止 {f.as_of:%Y-%m-%d}。",
         "排查优先分 = 热点类别分 + 时空模式分 + 逾期未整改隐患分 + 未整改隐患分 + 办结后再诉分。",
         f"热点类别分：99%置信度热点 {wt['hot_99']}，95% {wt['hot_95']}，90% {wt['hot_90']}，"
         "其他 0。",
@@ -512,6 +570,15 @@ def inspection_notes(theme: str, f: Filters) -> list[str]:
         f"隐患与再诉按对数计：逾期未整改隐患 {wt['overdue_hazard']} × log2(1+件数)，"
         f"未整改隐患 {wt['open_hazard']} × log2(1+件数)，办结后再诉 {wt['repeat']} × "
         "log2(1+件数)。",
+    ]
+
+
+def inspection_notes(theme: str, f: Filters) -> list[str]:
+    """The 说明 sheet of an inspection list: what the score is and what the classes mean."""
+    return [
+        f"{theme_label(f, theme)}排查清单：{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}，"
+        f"数据截止 {f.as_of:%Y-%m-%d}。",
+        *score_lines(),
         gistar.LEGEND_NOTE,
         *[f"{c.label}：{c.explanation}" for c in gistar.CLASSES],
         *[f"{p.label}：{p.explanation}" for p in emerging.PATTERNS],
@@ -577,10 +644,50 @@ def write(df: pd.DataFrame, path: Path, *, notes: list[str] | None = None) -> in
     return len(out)
 
 
-def inspection_xlsx(con: sa.Connection, f: Filters, theme: str, *, top: int = 50) -> bytes:
-    """The inspection list of ``theme`` in ``f``'s area as an xlsx (cells, compounds, 说明)."""
+def classified(df: pd.DataFrame) -> pd.DataFrame:
+    """The cells of :func:`cells` with a Gi* class or an emerging pattern (hot or cold), as
+    :func:`table` (Chinese headers, the compounds in each cell), strongest first.
+
+    What the 隐患热点 page offers for download beside the inspection list: every class and
+    pattern found, cold ones included, without the hexagons where nothing stands out.
+    """
+    keep = (df["class"] != "not_significant") | (
+        df["pattern"].notna() & (df["pattern"] != "no_pattern"))
+    out = df[keep].assign(_abs=lambda d: d["z"].astype(float).abs())
+    out = out.sort_values(["_abs", "cell"], ascending=[False, True], na_position="last")
+    return table(out).reset_index(drop=True)
+
+
+def classified_workbook(table_: pd.DataFrame, theme: str, f: Filters,
+                        notes: list[str] | None = None) -> bytes:
+    """:func:`classified` as an xlsx: sheets 热点与时空模式, 图例 and 说明."""
     from geo import sheets
 
-    cells_, compounds_ = inspection(con, f, theme, top=top)
+    return sheets.workbook([("热点与时空模式", table_), ("图例", legend_rows())], [
+        *(notes or []),
+        f"{theme_label(f, theme)}热点与时空模式：{f.start:%Y-%m-%d} 至 {f.end:%Y-%m-%d}，"
+        f"数据截止 {f.as_of:%Y-%m-%d}；列出有显著热点（冷点）类别或时空模式的六边形及其所含小区。",
+        gistar.LEGEND_NOTE,
+        *[m.definition for m in measures.MEASURES if m.key in ("repeat", "distinct")],
+    ])
+
+
+def inspection_xlsx(con: sa.Connection, f: Filters, theme: str, *, top: int = 50,
+                    distinct: bool = True, per_households: bool = False,
+                    notes: list[str] | None = None) -> bytes:
+    """The inspection list of ``theme`` in ``f``'s area as an xlsx (cells, compounds, 说明).
+
+    ``notes`` are added at the top of the 说明 sheet (e.g. who downloaded it, synthetic data).
+    """
+    cells_, compounds_ = inspection(con, f, theme, top=top, distinct=distinct,
+                                    per_households=per_households)
+    return inspection_workbook(cells_, compounds_, theme, f, notes)
+
+
+def inspection_workbook(cells_: pd.DataFrame, compounds_: pd.DataFrame, theme: str, f: Filters,
+                        notes: list[str] | None = None) -> bytes:
+    """An inspection list already made by :func:`inspection` as an xlsx (a page's download)."""
+    from geo import sheets
+
     return sheets.workbook([("重点六边形", cells_), ("重点小区", compounds_)],
-                           inspection_notes(theme, f))
+                           [*(notes or []), *inspection_notes(theme, f)])

@@ -9,6 +9,8 @@ from layers import (
     firm_coverage,
     hazards,
     heat,
+    hotspot_emerging,
+    hotspot_gistar,
     pending_cases,
     sanwu,
     street_areas,
@@ -19,11 +21,11 @@ REGISTRY: dict[str, Layer] = {
     layer.key: layer
     for layer in (street_areas.LAYER, heat.LAYER, sanwu.LAYER, hazards.LAYER, communities.LAYER,
                   compounds.LAYER, pending_cases.LAYER, firm_coverage.LAYER, coverage_gaps.LAYER,
-                  coverage_gaps.COMPOUNDS)
+                  coverage_gaps.COMPOUNDS, hotspot_gistar.LAYER, hotspot_emerging.LAYER)
 }
 
 #: Layers of the city overview that the user can switch on and off, in drawing order.
-OVERVIEW_OPTIONAL = ("heat", "hazards", "sanwu")
+OVERVIEW_OPTIONAL = ("heat", "gistar", "hazards", "sanwu")
 #: Layers of a street office's drill-down, in drawing order.
 DRILLDOWN = ("street_areas", "communities", "compounds", "pending_cases")
 

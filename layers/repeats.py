@@ -73,5 +73,5 @@ def top_compounds(con: sa.Connection, f: Filters, n: int = 15,
     df = by(con, f, "compound")
     df = df[df["received"] >= min_received]
     df = df.sort_values(["repeat_rate", "repeat"], ascending=False).head(n)
-    return df.rename(columns={"name": "小区", **HEADERS}).drop(columns=["id"]).reset_index(
-        drop=True)
+    order = ["name", "received", "closed", "closure_rate", "repeat", "repeat_rate"]
+    return df[order].rename(columns={"name": "小区", **HEADERS}).reset_index(drop=True)

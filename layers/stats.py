@@ -99,15 +99,21 @@ def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
 
 
 def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Street offices ranked by overdue cases, with the other measures (Chinese headers)."""
+    """Street offices ranked by overdue cases, with the other measures (Chinese headers).
+
+    The repeat rate (办结后再诉率) stands beside the closure rate: a case closed on paper
+    that comes back soon after is a success only on paper (:mod:`geo.measures`).
+    """
     counts, params = facts.cte(con, f.area(None, None), "street_code",
-                               measures=("received", "pending", "overdue", "closed"))
+                               measures=("received", "pending", "overdue", "closed", "repeat"))
     df = frame(con, f"""
         WITH {counts}, h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
         SELECT s.name, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
                coalesce(k.overdue, 0) AS overdue,
                CASE WHEN k.received > 0 THEN round(100.0 * k.closed / k.received, 1) END
                    AS closure_rate,
+               CASE WHEN k.received > 0 THEN round(100.0 * k.repeat / k.received, 1) END
+                   AS repeat_rate,
                CASE WHEN h.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / h.hh, 1) END
                    AS per_1000
         FROM streets s LEFT JOIN k ON k.street_code = s.code
@@ -116,6 +122,7 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """, params)
     return df.rename(columns={"name": "街道/镇", "received": "受理", "pending": "待办",
                               "overdue": "超期", "closure_rate": "办结率%",
+                              "repeat_rate": f"{measures.RATE_BY_KEY['repeat_rate'].label}%",
                               "per_1000": "每千户诉求"})
 
 
@@ -124,7 +131,7 @@ FIRM_COLUMNS = {
     "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
     "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求", "per_1000": "每千户诉求",
     "overdue": "超期", "overdue_rate": "超期率%", "closed_late_rate": "逾期办结率%",
-    "satisfaction_rate": "满意率%",
+    "repeat_rate": f"{measures.RATE_BY_KEY['repeat_rate'].label}%", "satisfaction_rate": "满意率%",
 }
 
 
@@ -136,7 +143,7 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
     are the published ones (derived from the credit history)."""
     counts, params = facts.cte(con, f, "compound_id", name="kc",
                                measures=("received", "overdue", "closed", "closed_late",
-                                         "satisfied", "rated"))
+                                         "repeat", "satisfied", "rated"))
     df = frame(con, f"""
         WITH {counts}, x AS (
             SELECT firm_id, count(*) AS compounds, sum(coalesce(households, 0)) AS hh
@@ -146,7 +153,7 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
         ), k AS (
             SELECT x.firm_id, sum(kc.received) AS received, sum(kc.overdue) AS overdue,
                    sum(kc.closed) AS closed, sum(kc.closed_late) AS closed_late,
-                   sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
+                   sum(kc.repeat) AS repeat, sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
             FROM kc JOIN compounds x ON x.id = kc.compound_id
             WHERE x.firm_id IS NOT NULL GROUP BY 1
         )
@@ -154,22 +161,23 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
                coalesce(x.compounds, 0) AS compounds, coalesce(x.hh, 0) AS hh,
                coalesce(k.received, 0) AS received, coalesce(k.overdue, 0) AS overdue,
                coalesce(k.closed, 0) AS closed, coalesce(k.closed_late, 0) AS closed_late,
-               coalesce(k.satisfied, 0) AS satisfied, coalesce(k.rated, 0) AS rated
+               coalesce(k.repeat, 0) AS repeat, coalesce(k.satisfied, 0) AS satisfied,
+               coalesce(k.rated, 0) AS rated
         FROM property_firms p LEFT JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
         ORDER BY p.name
     """, {**f.params(), **params})
-    for c in ("compounds", "hh", "received", "overdue", "closed", "closed_late", "satisfied",
-              "rated"):
+    for c in ("compounds", "hh", "received", "overdue", "closed", "closed_late", "repeat",
+              "satisfied", "rated"):
         df[c] = df[c].astype("int64")
     rows = df.to_dict("records")
     df["per_1000"] = [measures.per_1000(r["received"], r["hh"]) for r in rows]
-    for key in ("overdue_rate", "closed_late_rate", "satisfaction_rate"):
+    for key in ("overdue_rate", "closed_late_rate", "repeat_rate", "satisfaction_rate"):
         df[key] = [measures.RATE_BY_KEY[key].of(r) for r in rows]
     df = df.sort_values(["per_1000", "name"], ascending=[False, True], na_position="last")
     df["list_status"] = df["list_status"].map({"red": "红榜", "black": "黑榜", "none": ""})
     out = df[["id", *FIRM_COLUMNS]].rename(columns=FIRM_COLUMNS).reset_index(drop=True)
     return out.astype({h: "Float64" for k, h in FIRM_COLUMNS.items()
-                       if k in ("per_1000", "overdue_rate", "closed_late_rate",
+                       if k in ("per_1000", "overdue_rate", "closed_late_rate", "repeat_rate",
                                 "satisfaction_rate")})
 
 
@@ -217,20 +225,53 @@ def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str,
     card["hazards"] = hz.rename(columns={
         "theme": "类别", "description": "描述", "found_on": "发现日期", "due_on": "整改期限",
         "status": "状态", "closed_on": "整改完成", "overdue": "超期"})
+    # A case's complaint group (一事多诉) and the closed case it repeats (办结后再诉), as the
+    # other case's number: whatever the filters, the group is read whole (under the scope).
     cs = frame(con, f"""
+        WITH c AS (
+            SELECT c.id, c.case_no, c.channel, c.received_at, c.category_code, c.level,
+                   c.status, c.due_at, c.closed_at, c.satisfaction, c.complaint_group,
+                   c.repeat_of
+            FROM cases c
+            WHERE c.compound_id = :id AND {f.case_where(area=False)}
+            ORDER BY c.received_at DESC LIMIT 200
+        )
         SELECT c.case_no, c.channel, c.received_at::date AS received_on, cat.name AS category,
                c.level, c.status, c.due_at::date AS due_on, c.closed_at::date AS closed_on,
-               {measures.is_overdue("c")} AS overdue, c.satisfaction
-        FROM cases c JOIN categories cat ON cat.code = c.category_code
-        WHERE c.compound_id = :id AND {f.case_where(area=False)}
-        ORDER BY c.received_at DESC LIMIT 200
+               {measures.is_overdue("c")} AS overdue, c.satisfaction,
+               g.case_no AS group_first,
+               (SELECT count(*) FROM cases m WHERE m.complaint_group = c.complaint_group)
+                   AS group_size,
+               r.case_no AS repeat_of
+        FROM c JOIN categories cat ON cat.code = c.category_code
+        LEFT JOIN cases g ON g.id = c.complaint_group
+        LEFT JOIN cases r ON r.id = c.repeat_of
+        ORDER BY c.received_at DESC
     """, {**f.params(), "id": compound_id})
+    cs["group"] = [group_text(first, size)
+                   for first, size in zip(cs.pop("group_first"), cs.pop("group_size"),
+                                          strict=True)]
+    cs["repeat_of"] = cs["repeat_of"].fillna("")
     cs["channel"] = cs["channel"].map(CHANNELS)
     cs["level"] = cs["level"].map(LEVELS)
     cs["status"] = cs["status"].map(STATUSES)
     cs["satisfaction"] = cs["satisfaction"].map(SATISFACTION)
+    # the links (same complaint, repeat of) next to the category, where they are seen
+    cs = cs[["case_no", "channel", "received_on", "category", "group", "repeat_of", "level",
+             "status", "due_on", "closed_on", "overdue", "satisfaction"]]
     card["cases"] = cs.rename(columns={
         "case_no": "工单号", "channel": "渠道", "received_on": "受理日期", "category": "类别",
         "level": "层级", "status": "状态", "due_on": "办理时限", "closed_on": "办结日期",
-        "overdue": "超期", "satisfaction": "满意度"})
+        "overdue": "超期", "satisfaction": "满意度", "group": "同一诉求",
+        "repeat_of": "再诉前案"})
     return card
+
+
+def group_text(first: str | None, size: int | None) -> str:
+    """A case's complaint group as shown on its card: the group's first case and its size.
+
+    ``""`` for a case in no group (one channel only).
+    """
+    if not first or not size or int(size) < 2:
+        return ""
+    return f"{first}（共 {int(size)} 件）"

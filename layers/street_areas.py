@@ -24,6 +24,7 @@ MEASURES: dict[str, tuple[str, str, bool]] = {
     "overdue": ("超期件数", "件", False),
     "per_1000": ("每千户诉求数", "件/千户", False),
     "closure_rate": ("办结率", "%", True),
+    "repeat_rate": ("办结后再诉率", "%", False),
 }
 #: Simplification tolerance in degrees (≈ 50 m): invisible at city zoom.
 TOLERANCE = 0.0005
@@ -44,6 +45,8 @@ SELECT 'street' AS kind, s.code, s.name, s.kind AS street_kind,
             THEN round(1000.0 * coalesce(k.received, 0) / h.households, 1) END AS per_1000,
        CASE WHEN coalesce(k.received, 0) > 0
             THEN round(100.0 * k.closed / k.received, 1) END AS closure_rate,
+       CASE WHEN coalesce(k.received, 0) > 0
+            THEN round(100.0 * k.repeat / k.received, 1) END AS repeat_rate,
        {simplified("s.geom", TOLERANCE)} AS geometry
 FROM streets s
 LEFT JOIN k ON k.street_code = s.code
@@ -63,18 +66,19 @@ def query(con: sa.Connection, f: Filters) -> LayerData:
     partial = bool(f.street) and not facts.has_city(con, f)
     area = f.area(f.street) if partial else f.area(None, None)
     counts, params = facts.cte(con, area, "street_code",
-                               measures=("received", "pending", "overdue", "closed"))
+                               measures=("received", "pending", "overdue", "closed", "repeat"))
     gj = features(con, SQL.format(counts=counts), params)
     for ft in gj["features"]:
         p = ft["properties"]
         if not p.pop("in_scope"):  # another area's outline, for orientation: no figures
-            for k in ("received", "pending", "overdue", "per_1000", "closure_rate"):
+            for k in ("received", "pending", "overdue", "per_1000", "closure_rate",
+                      "repeat_rate"):
                 p[k] = None
     return LayerData(gj, {"selected": f.street, "partial": partial})
 
 
 def _bounds(data: LayerData, measure: str) -> list[float]:
-    if MEASURES[measure][1] == "%":
+    if MEASURES[measure][1] == "%" and MEASURES[measure][2]:  # a rate where high is good
         return [20.0, 40.0, 60.0, 80.0, 100.0]
     return style.breaks([ft["properties"][measure] or 0 for ft in data.features
                          if not isinstance(ft["properties"][measure], str)])

@@ -112,6 +112,23 @@ def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box"
     return f'<div class="pm-legend"><div class="pm-legend-title">{esc(title)}</div>{rows}</div>'
 
 
+def explained(title: str, items: Sequence[tuple[str, str, str]], note: str = "") -> str:
+    """An HTML legend whose rows say what they mean: (colour, label, explanation), and a note.
+
+    For classes a reader must understand, not just tell apart (hot-spot confidence,
+    emerging patterns); every text is escaped.
+    """
+    rows = "".join(
+        f'<div class="pm-legend-row pm-explained"><span class="pm-swatch" '
+        f'style="background:{esc(c)}"></span><span>{esc(label)}'
+        + (f'<span class="pm-legend-why">{esc(why)}</span>' if why else "")
+        + "</span></div>"
+        for c, label, why in items)
+    foot = f'<div class="pm-legend-note">{esc(note)}</div>' if note else ""
+    return (f'<div class="pm-legend"><div class="pm-legend-title">{esc(title)}</div>'
+            f"{rows}{foot}</div>")
+
+
 def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL,
                  unit: str = "", *, counts: bool = False) -> str:
     """Legend for classes from :func:`breaks`, or of whole ``counts`` from

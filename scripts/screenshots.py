@@ -28,6 +28,7 @@ SHOTS = [
     ("drilldown.png", "drilldown?street={street}&compound={compound}"),
     ("worklist.png", "worklist?street={street}"),
     ("hotspots.png", "hotspots"),
+    ("hotspots-emerging.png", "hotspots"),
     ("firms.png", "firms?firm={firm}"),
     ("firm-profile.png", "firms?firm={firm}"),
     ("credit.png", "credit"),
@@ -38,6 +39,8 @@ SHOTS = [
 NO_MAP = {"credit.png": "当前红黑榜"}
 #: Shots of a part further down the page: scroll to this text first.
 SCROLL_TO = {"firm-profile.png": "企业档案："}
+#: Shots of a switched view: click the switch with this text, wait for its legend.
+SWITCH = {"hotspots-emerging.png": "时空热点模式"}
 
 
 def main() -> None:
@@ -76,6 +79,10 @@ def main() -> None:
             if name in NO_MAP:
                 page.get_by_text(NO_MAP[name]).first.wait_for(timeout=60_000)
             else:
+                wait_for_map(page)
+            if name in SWITCH:
+                page.get_by_text(SWITCH[name], exact=True).first.click()
+                page.locator(".pm-legend").filter(has_text=f"{SWITCH[name]}：").first.wait_for()
                 wait_for_map(page)
             if name in SCROLL_TO:
                 page.get_by_text(SCROLL_TO[name]).first.evaluate(

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 
 from dashboard import harness
 from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
-from tests.conftest import AS_OF
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -172,39 +171,6 @@ def test_worklist_downloads_a_valid_xlsx(page, server: str, demo: Engine) -> Non
     assert ws.max_row - 1 == expected
     assert "说明" in wb.sheetnames
     assert info.value.suggested_filename.endswith(".xlsx")
-    assert blocked == [], f"requests to other hosts were attempted: {blocked}"
-
-
-def _has_cjk(text: object) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in str(text or ""))
-
-
-def test_hotspots_download_xlsx_with_chinese_headers(page, server: str, demo: Engine) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl import load_workbook
-
-    from tests.conftest import scalar
-
-    pg, blocked = page
-    open_fire = scalar(demo, "SELECT count(*) FROM hazards WHERE theme = 'fire' "
-                             "AND status <> 'closed' AND found_on <= :d", d=AS_OF)
-    with screenshot_on_failure(pg, "hotspots-download"):
-        pg.goto(f"{server}/hotspots")
-        wait_for_map(pg, TIMEOUT_MS)
-        # the hexagons and the open hazards are drawn on top of the 20 areas
-        assert _street_paths(pg).count() > 20
-        button = pg.get_by_role("button", name="下载热点与隐患清单（Excel）")
-        with pg.expect_download(timeout=TIMEOUT_MS) as info:
-            button.click()
-        data = Path(info.value.path()).read_bytes()
-    wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames[:2] == ["热点小区", "未整改隐患"] and "说明" in wb.sheetnames
-    for ws in wb.worksheets[:2]:
-        header = [c.value for c in ws[1]]
-        assert header and all(_has_cjk(h) for h in header), header
-    hazards = wb["未整改隐患"]
-    assert "小区" in [c.value for c in hazards[1]]
-    assert hazards.max_row - 1 == open_fire
-    assert info.value.suggested_filename == "消防安全热点.xlsx"
     assert blocked == [], f"requests to other hosts were attempted: {blocked}"
 
 

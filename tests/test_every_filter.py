@@ -22,6 +22,7 @@ FILTERS: list[dict[str, str]] = (
     + [{"channel": c} for c in CHANNELS]
     + [{"theme": t} for t in CATEGORY_THEMES]
     + [{"period": "custom", "from": "2001-01-01", "to": "2001-01-31"}]
+    + [{"count": "cases"}]
 )
 
 

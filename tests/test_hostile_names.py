@@ -86,6 +86,25 @@ def _hover_shapes(pg, limit: int = 40) -> int:  # type: ignore[no-untyped-def]
     return len(points)
 
 
+#: The centre of the first hexagon whose compound names hold markup, in the map's frame.
+HEXAGON_JS = """() => { const l = Object.values(window.map._layers).find(l => l.feature
+    && l.feature.properties.cell && (l.feature.properties.compounds_short || '').includes('img'));
+  if (!l) return null; const b = l._path.getBoundingClientRect();
+  return [b.left + b.width / 2, b.top + b.height / 2]; }"""
+
+
+def _hexagon_tooltip(pg) -> str:  # type: ignore[no-untyped-def]
+    """Hover over a hot-spot hexagon holding a hostile compound name; its tooltip's text."""
+    box = pg.locator(MAP_FRAME).first.bounding_box()
+    frame = next(f for f in pg.frames if f.query_selector("path.leaflet-interactive"))
+    point = frame.evaluate(HEXAGON_JS)
+    assert point, "no hexagon with a planted compound name"
+    pg.mouse.move(box["x"] + point[0], box["y"] + point[1])
+    tooltip = pg.frame_locator(MAP_FRAME).first.locator(".leaflet-tooltip").last
+    tooltip.wait_for()
+    return str(tooltip.inner_text())
+
+
 def _pwned(pg) -> list[object]:  # type: ignore[no-untyped-def]
     return [f.evaluate("() => window.__pwned || null") for f in pg.frames]
 
@@ -122,6 +141,21 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
                 hovered += _hover_shapes(pg)
                 pg.wait_for_timeout(300)
                 assert _pwned(pg) == [None] * len(pg.frames), path
+        # the hot-spot layers (Gi*, emerging, and Gi* on the overview): names as text
+        for path, switch in (("hotspots", None), ("hotspots", "时空热点模式"),
+                             ("", "显著热点（Gi*）")):
+            with screenshot_on_failure(pg, f"hostile-hexagons-{switch or path}"):
+                pg.goto(f"{base}/{path}")
+                wait_for_map(pg, TIMEOUT_MS)
+                if switch:
+                    pg.get_by_text(switch, exact=True).first.click()
+                    pg.locator(".pm-legend").filter(has_text=f"{switch}：").first.wait_for()
+                    wait_for_map(pg, TIMEOUT_MS)
+                hovered += _hover_shapes(pg)
+                text = _hexagon_tooltip(pg)
+                assert "<img src=x" in text and "&lt;" not in text, text
+                pg.wait_for_timeout(300)
+                assert _pwned(pg) == [None] * len(pg.frames), (path, switch)
         # the names are there, as text: the map's labels and tooltips show the markup literally
         pg.goto(base)
         wait_for_map(pg, TIMEOUT_MS)

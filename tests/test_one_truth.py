@@ -6,7 +6,8 @@ page shows (the overview's tiles and street ranking, a street's drill-down
 tiles, the firm table, a street's worklist counts, the hotspot page's case
 count), and requires equality with what the pages, run through Streamlit's
 AppTest, actually display. 超期 in the export and on screen are judged at the
-same cut-off day.
+same cut-off day. The two figures the export does not carry (distinct complaints
+and the repeat rate: links between cases) are recomputed in SQL over the cases.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from etl import export
-from geo import reference
+from geo import measures, reference
 from tests.conftest import AS_OF, app_test, scalar
 from tests.test_pages import PAGES
 
@@ -64,6 +66,23 @@ def _pct(num: int, den: int) -> str:
     return f"{round(100.0 * num / den, 1)}%" if den else "—"
 
 
+def _linked_tiles(demo: Engine, street: str | None = None) -> dict[str, str]:
+    """The distinct-complaints and repeat-rate tiles, counted in SQL over the period's cases."""
+    start = AS_OF - dt.timedelta(days=364)
+    with demo.connect() as con:
+        row = con.execute(sa.text("""
+            SELECT count(*) AS n,
+                   count(*) FILTER (WHERE complaint_group IS NULL OR complaint_group = id) AS d,
+                   count(*) FILTER (WHERE repeat_of IS NOT NULL) AS r
+            FROM cases WHERE received_at >= :a AND received_at < :b
+              AND (CAST(:s AS text) IS NULL OR street_code = :s)"""),
+            {"a": dt.datetime.combine(start, dt.time.min, tzinfo=measures.TZ),
+             "b": dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min,
+                                      tzinfo=measures.TZ), "s": street}).one()
+    assert 0 < row.d < row.n and 0 < row.r < row.n
+    return {"诉求（去重）": f"{row.d:,}", "办结后再诉率": _pct(row.r, row.n)}
+
+
 def _expected_tiles(c: pd.DataFrame) -> dict[str, str]:
     n = len(c)
     rated = c["满意度"] != ""
@@ -83,7 +102,7 @@ def test_overview_tiles_and_ranking_equal_the_export(
         demo: Engine, monkeypatch: pytest.MonkeyPatch, exported: dict[str, pd.DataFrame]) -> None:
     c = exported["period"]
     at = _visit(demo, monkeypatch, PAGES[0])
-    assert _tiles(at) == _expected_tiles(c)
+    assert _tiles(at) == {**_expected_tiles(c), **_linked_tiles(demo)}
     ranking = at.dataframe[0].value.set_index("街道/镇")
     by_street = c.groupby("街道")
     for name, row in ranking.iterrows():
@@ -98,7 +117,8 @@ def test_overview_tiles_and_ranking_equal_the_export(
             assert row["每千户诉求"] == pytest.approx(
                 round(1000.0 * row["受理"] / hh[name], 1)), name
     # the meeting page shows the same figures as the overview
-    assert _tiles(_visit(demo, monkeypatch, PAGES[5])) == _expected_tiles(c)
+    assert _tiles(_visit(demo, monkeypatch, PAGES[5])) == {**_expected_tiles(c),
+                                                           **_linked_tiles(demo)}
 
 
 def test_drilldown_tiles_equal_the_export(
@@ -108,7 +128,7 @@ def test_drilldown_tiles_equal_the_export(
     name = str(scalar(demo, "SELECT name FROM streets WHERE code = :c", c=code))
     at = _visit(demo, monkeypatch, PAGES[1], street=code)
     c = exported["period"]
-    assert _tiles(at) == _expected_tiles(c[c["街道"] == name])
+    assert _tiles(at) == {**_expected_tiles(c[c["街道"] == name]), **_linked_tiles(demo, code)}
 
 
 def test_firm_table_equals_the_export(
@@ -128,6 +148,21 @@ def test_firm_table_equals_the_export(
         expected = round(100.0 * late / closed, 1) if closed else None
         assert (row["逾期办结率%"] == pytest.approx(expected)) if expected is not None \
             else pd.isna(row["逾期办结率%"]), firm
+    # the repeat rate beside the others (links between cases: counted in SQL)
+    start = AS_OF - dt.timedelta(days=364)
+    with demo.connect() as con:
+        linked = con.execute(sa.text("""
+            SELECT p.name, count(c.id) AS n, count(c.repeat_of) AS r
+            FROM property_firms p JOIN compounds x ON x.firm_id = p.id
+            JOIN cases c ON c.compound_id = x.id
+            WHERE c.received_at >= :a AND c.received_at < :b GROUP BY p.name"""),
+            {"a": dt.datetime.combine(start, dt.time.min, tzinfo=measures.TZ),
+             "b": dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time.min,
+                                      tzinfo=measures.TZ)}).all()
+    assert sum(r.r for r in linked) > 0
+    rate = f"{measures.RATE_BY_KEY['repeat_rate'].label}%"
+    for name, n, r in linked:
+        assert table.loc[name, rate] == pytest.approx(round(100.0 * r / n, 1)), name
 
 
 def test_worklist_counts_equal_the_export(
@@ -148,4 +183,4 @@ def test_hotspot_case_count_equals_the_export(
     at = _visit(demo, monkeypatch, PAGES[3])
     fire = {r["name"] for r in reference.categories() if r["theme"] == "fire"}
     expected = int(exported["period"]["问题类别"].isin(fire).sum())
-    assert _tiles(at)["期内消防安全诉求"] == f"{expected:,}"
+    assert _tiles(at)["工单（件）"] == f"{expected:,}"

@@ -171,6 +171,7 @@ def test_each_kind_logs_in_and_sees_its_part(browser, server: str, demo: Engine,
         if kind == "viewer":
             pg.goto(f"{server}/hotspots")
             pg.get_by_text("未整改隐患（超期在前）").wait_for()
-            assert pg.get_by_role("button", name="下载热点与隐患清单（Excel）").count() == 0
+            assert pg.get_by_role("button", name="下载排查清单（Excel）").count() == 0
+            assert pg.get_by_role("button", name="下载未整改隐患清单（Excel）").count() == 0
     context.close()
     assert blocked == [], blocked

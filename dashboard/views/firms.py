@@ -21,14 +21,15 @@ from layers.filters import Filters
 #: How the firm table shows its numbers: counts whole, rates and per-1,000 with one decimal.
 NUMBER_FORMATS = {"服务小区": "%d", "服务户数": "%d", "期内诉求": "%d", "超期": "%d",
                   "每千户诉求": "%.1f", "超期率%": "%.1f", "逾期办结率%": "%.1f",
-                  "满意率%": "%.1f"}
+                  f"{measures.RATE_BY_KEY['repeat_rate'].label}%": "%.1f", "满意率%": "%.1f"}
 
 
 def _definitions() -> str:
     keys = ("overdue", "closed_late")
     return "；".join([measures.BY_KEY[k].definition for k in keys]
                     + [measures.RATE_BY_KEY[k].definition
-                       for k in ("overdue_rate", "closed_late_rate", "satisfaction_rate")]
+                       for k in ("overdue_rate", "closed_late_rate", "repeat_rate",
+                                 "satisfaction_rate")]
                     + [measures.PER_1000_DEFINITION])
 
 

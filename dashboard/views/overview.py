@@ -14,18 +14,20 @@ from layers.street_areas import MEASURES
 def main() -> None:
     common.setup("全市总览")
     f = common.filters()
-    st.caption(f"时段：{common.period_text(f)}　·　点击地图上的街道/镇进入下钻")
+    st.caption(f"时段：{common.period_text(f)}　·　点击地图上的街道/镇进入下钻　·　"
+               f"数字按工单件数计（另列去重后的诉求数）；热力与热点按{common.count_text()}计")
     common.headline_tiles(f)
 
-    c1, c2 = st.columns([2, 3])
+    c1, c2 = st.columns([1, 1])
     measure = c1.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
                        horizontal=True, key="ov_measure")
-    optional = c2.pills("叠加图层", list(registry.OVERVIEW_OPTIONAL), selection_mode="multi",
+    offered = common.layers_for_scope(registry.OVERVIEW_OPTIONAL)
+    optional = c2.pills("叠加图层", offered, selection_mode="multi",
                         default=["sanwu"], format_func=lambda k: registry.get(k).label,
                         key="ov_layers") or []
     streets_layer, streets = common.layer("street_areas", f)
     drawn = [(streets_layer, streets, {"measure": measure})]
-    for key in registry.OVERVIEW_OPTIONAL:
+    for key in offered:
         if key in optional:
             lyr, layer_data = common.layer(key, f)
             drawn.append((lyr, layer_data, {}))

@@ -26,10 +26,9 @@ def main() -> None:
     left, right = st.columns([0.72, 0.28])
     with right:
         common.headline_tiles(f, big=True, stacked=True)
-        measure = st.segmented_control("着色指标", list(MEASURES),
-                                       format_func=lambda k: MEASURES[k][0], default="overdue",
-                                       key="pr_measure", label_visibility="collapsed"
-                                       ) or "overdue"
+        measure = st.pills("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
+                           default="overdue", key="pr_measure",
+                           label_visibility="collapsed") or "overdue"
     streets_layer, streets = common.layer("street_areas", f)
     drawn: list[tuple[Layer, LayerData, dict[str, Any]]] = [
         (streets_layer, streets, {"measure": measure, "label_px": 20, "outline": 2.5}),
