@@ -26,9 +26,10 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import db, roles
+from geo import db, measures, rectification, roles
+from geo import history as ghistory
 from geo.scope import Scope
-from layers import facts, hotspot, registry, stats, worklist
+from layers import facts, hotspot, owners, progress, registry, stats, worklist
 from layers.base import LayerData
 from layers.filters import Filters
 
@@ -203,3 +204,82 @@ def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     """The data of registered layer ``key`` for ``f``."""
     with connect(c) as con:
         return registry.get(key).query(con, f)
+
+
+# --- records and progress (issue 9) -----------------------------------------------------------
+
+@_cached
+def progress_by_street(c: Context, f: Filters) -> pd.DataFrame:
+    """Progress figures per street office over ``f``'s period (:mod:`layers.progress`)."""
+    with connect(c) as con:
+        return progress.by_street(con, f)
+
+
+@_cached
+def progress_monthly(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return progress.monthly(con, f)
+
+
+@_cached
+def owners_list(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return owners.query(con, f)
+
+
+@_cached
+def compound_history(c: Context, compound_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return ghistory.history(con, compound_id)
+
+
+@_cached
+def hazard_history(c: Context, hazard_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return rectification.history(con, hazard_id)
+
+
+@_cached
+def compound_hazards(c: Context, compound_id: int) -> pd.DataFrame:
+    """The compound's hazards the scope may see, for the rectification form."""
+    with connect(c) as con:
+        res = con.execute(sa.text(
+            "SELECT id, theme, description, status, found_on, due_on, closed_on FROM hazards "
+            "WHERE compound_id = :c ORDER BY (status = 'closed'), due_on, id"),
+            {"c": compound_id})
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+@_cached
+def firm_names(c: Context) -> list[str]:
+    with connect(c) as con:
+        return list(con.execute(sa.text("SELECT name FROM property_firms ORDER BY name")
+                                ).scalars())
+
+
+@_cached
+def worklist_xlsx(c: Context, f: Filters, street_name: str) -> bytes:
+    """The worklist file (:func:`layers.worklist.workbook`), as ``propmap export worklist``."""
+    return worklist.workbook(worklist_ranked(c, f), street_name=street_name, f=f,
+                             synthetic=synthetic(c))
+
+
+@_cached
+def register_conflicts(c: Context) -> pd.DataFrame:
+    """Register statements that disagreed with a record, in the scope's compounds."""
+    with connect(c) as con:
+        return ghistory.conflicts(con)
+
+
+@_cached
+def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+    """Open hazards of ``theme`` the scope may see (the rectification form of 隐患热点)."""
+    with connect(c) as con:
+        res = con.execute(sa.text(
+            "SELECT h.id, h.theme, x.name || '：' || h.description AS description, h.status, "
+            "h.found_on, h.due_on, h.closed_on FROM hazards h "
+            "JOIN compounds x ON x.id = h.compound_id "
+            f"WHERE h.theme = :t AND {measures.hazard_open('h')} "
+            "AND (CAST(:s AS text) IS NULL OR x.street_code = :s) ORDER BY h.due_on, h.id"),
+            {"t": theme, "s": f.street})
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, common, data
+from dashboard import auth, common, data, records
 from dashboard import map as pmap
 from geo import sheets
 from layers import heat, registry
@@ -56,6 +56,8 @@ def main() -> None:
                          rows=len(top) + len(open_hz),
                          filters={"theme": theme, "period": common.period_text(f)},
                          key="hs_download")
+    records.flash()
+    records.hazard_form(data.open_hazards_of_theme(data.ctx(), f, theme), key=f"hs-{theme}")
     left, right = st.columns([2, 3])
     with left:
         st.subheader("热点小区（重复发生地）")

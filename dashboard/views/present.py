@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, progress_tiles
 from dashboard import map as pmap
 from layers.base import Layer, LayerData
 from layers.street_areas import MEASURES
@@ -26,6 +26,8 @@ def main() -> None:
     left, right = st.columns([0.72, 0.28])
     with right:
         common.headline_tiles(f, big=True, stacked=True)
+        progress_tiles.tiles(f, stacked=True, keys=(  # the street offices' work
+            "untaken_end", "custody_end", "committee_rate", "hazards_late"))
         measure = st.segmented_control("着色指标", list(MEASURES),
                                        format_func=lambda k: MEASURES[k][0], default="overdue",
                                        key="pr_measure", label_visibility="collapsed"
