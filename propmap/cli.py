@@ -20,6 +20,7 @@ from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
 from propmap.cli_accounts import audit_group, user_group
 from propmap.cli_intake import import_group, quarantine_group
+from propmap.cli_records import record_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,25 +122,59 @@ def _print_demo_accounts(accounts: list[tuple[str, str, str, str]]) -> None:
 
 @main.command("export")
 @click.argument("layer", type=click.Choice(["streets", "communities", "compounds", "cases",
-                                            "hazards"]))
+                                            "hazards", "worklist"]))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
-              required=True)
+              default=None, help="图层导出格式（必填）；worklist 总是 xlsx")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--street", default=None, help="只导出该街道（区划代码）")
+@click.option("--street", default=None, help="只导出该街道（区划代码）；worklist 必填")
 @_user_errors
-def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
-    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx."""
+def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None) -> None:
+    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx.
+
+    ``worklist`` writes a street office's 三无小区清单, the same file as the dashboard's
+    download, with the columns to fill in and upload again (``propmap import worklist``).
+    """
     from etl import export
     from geo import auth
     from propmap.cli_accounts import _operator
 
     engine = _engine()
-    n = export.export(engine, layer, fmt, output, street=street)
+    if layer == "worklist":
+        n = _export_worklist(engine, street, output)
+        fmt = "xlsx"
+    elif fmt is None:
+        raise click.UsageError("请用 --format 指定格式：geojson、gpkg、csv 或 xlsx")
+    else:
+        n = export.export(engine, layer, fmt, output, street=street)
     with engine.begin() as con:
         auth.audit(con, "export", {"what": layer, "format": fmt, "file": str(output),
                                    "rows": n, "filters": {"street": street}},
                    account=_operator(), role="operator")
     _say(f"已导出 {n:,} 条到 {output}")
+
+
+def _export_worklist(engine: object, street: str | None, output: Path) -> int:
+    """The street office's worklist xlsx (:func:`layers.worklist.workbook`); returns its rows."""
+    import sqlalchemy as sa
+
+    from geo import measures
+    from layers import stats, worklist
+    from layers.filters import Filters
+
+    if not street:
+        raise click.UsageError("导出工作清单须用 --street 指定街道/镇（12 位区划代码）")
+    assert isinstance(engine, sa.Engine)
+    with engine.connect() as con:
+        name = con.execute(sa.text("SELECT name FROM streets WHERE code = :s"),
+                           {"s": street}).scalar()
+        if name is None:
+            raise click.BadParameter(f"没有区划代码为 {street} 的街道/镇", param_hint="--street")
+        f = Filters.year_to(measures.cutoff_day(con), street=street)
+        ranked = worklist.query(con, f)
+        data = worklist.workbook(ranked, street_name=str(name), f=f,
+                                 synthetic=stats.is_synthetic(con))
+    output.write_bytes(data)
+    return len(ranked)
 
 
 @main.command()
@@ -223,6 +258,7 @@ main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")
 main.add_command(user_group, "user")
 main.add_command(audit_group, "audit")
+main.add_command(record_group, "record")
 
 
 if __name__ == "__main__":
