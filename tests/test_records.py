@@ -372,7 +372,7 @@ def test_the_fire_brigade_follows_a_hazard_to_its_end_in_the_page(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     pick = at.selectbox(key="hz-pick-hs-fire")
-    hid = int(pick.value)
+    hid = int(str(pick.value))
     assert _one(eng, "SELECT theme FROM hazards WHERE id = :h", h=hid)[0] == "fire"
     status = _one(eng, "SELECT status FROM hazards WHERE id = :h", h=hid)[0]
     if status == "open":
@@ -486,39 +486,40 @@ def test_owners_committees_page_lists_overdue_and_missing(
 def test_the_demo_has_a_plausible_history_where_every_state_shows(demo: Engine) -> None:
     start = AS_OF - dt.timedelta(days=364)
     with demo.connect() as con:
-        kinds = dict(con.execute(sa.text(
+        kinds: dict[str, int] = dict(con.execute(sa.text(
             "SELECT kind, count(*) FROM compound_events WHERE on_date >= :a GROUP BY 1"),
             {"a": start}).all())
-        states = dict(con.execute(sa.text(
+        states: dict[str, int] = dict(con.execute(sa.text(
             "SELECT CASE WHEN is_sanwu AND management_mode = 'street_custody' THEN 'custody' "
             "WHEN is_sanwu THEN 'untaken' WHEN owners_committee = 'mgmt_committee' THEN 'mgmt' "
             "WHEN owners_committee = 'established' AND committee_term_end < :d THEN 'overdue' "
             "ELSE 'other' END, count(*) FROM compounds GROUP BY 1"), {"d": AS_OF}).all())
-        hazards = dict(con.execute(sa.text("SELECT status, count(*) FROM hazards GROUP BY 1")
-                                   ).all())
+        hazards: dict[str, int] = dict(con.execute(sa.text(
+            "SELECT status, count(*) FROM hazards GROUP BY 1")).all())
         registered = con.execute(sa.text(
             "SELECT count(*), count(on_date), max(on_date) FROM compound_events "
             "WHERE kind = 'registered'")).one()
-        n = con.execute(sa.text("SELECT count(*) FROM compounds")).scalar()
-        sanwu = [con.execute(sa.text(
+        n = int(con.execute(sa.text("SELECT count(*) FROM compounds")).scalar() or 0)
+        sanwu = [int(con.execute(sa.text(
             "SELECT count(*) FROM compound_states_on(ARRAY[CAST(:d AS date)]) WHERE is_sanwu"),
-            {"d": d}).scalar() for d in (start - dt.timedelta(days=1), AS_OF)]
+            {"d": d}).scalar() or 0) for d in (start - dt.timedelta(days=1), AS_OF)]
     # the demo year holds takeovers, firms in and out, committees formed and renewed
     for k in ("takeover", "firm_in", "firm_out", "committee_formed", "committee_renewed"):
         assert kinds.get(k, 0) > 0, k
     assert all(states.get(k, 0) > 0 for k in ("custody", "untaken", "mgmt", "overdue")), states
     assert all(hazards.get(s, 0) > 0 for s in ("open", "rectifying", "closed", "overdue"))
     # every compound registered with a date, before the demo year
-    assert registered[0] == registered[1] == n and registered[2] < start
+    assert registered[0] == registered[1] == n and registered[2] is not None
+    assert registered[2] < start
     # fewer 三无 at the end of the year than at its start, still 6–9 % of all compounds
     assert sanwu[1] < sanwu[0]
     assert 0.06 <= sanwu[1] / n <= 0.09
 
 
 def test_the_demos_history_is_deterministic() -> None:
-    from etl import synthetic
-
     import numpy as np
+
+    from etl import synthetic
 
     demo = synthetic.make_demo(42, AS_OF)
     street_of = {int(i): "522601001000" for i in demo.compounds.id}

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -45,7 +46,7 @@ def world() -> Iterator[tuple[Engine, str]]:
             data.engine.clear()
 
 
-def _rows(eng: Engine, sql: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+def _rows(eng: Engine, sql: str, **params: object) -> list[Any]:
     with eng.connect() as con:
         return list(con.execute(sa.text(sql), params))
 
@@ -116,7 +117,7 @@ def test_a_register_import_after_a_takeover_follows_the_precedence(
     with eng.connect() as con:
         assert history.was_sanwu(con, cid, takeover + dt.timedelta(days=4)) is True
         assert history.was_sanwu(con, cid, takeover + dt.timedelta(days=5)) is False
-        over = history.conflicts(con, int(out["import_id"]))  # type: ignore[arg-type]
+        over = history.conflicts(con, int(str(out["import_id"])))
     assert over["处理"].tolist() == ["名录较新，已覆盖街道记录"]
     res = CliRunner().invoke(main, ["record", "conflicts"], env={"DATABASE_URL": url})
     assert res.exit_code == 0 and "名录较新" in res.output and "名录较旧" in res.output
@@ -178,7 +179,8 @@ def test_the_worklist_goes_out_and_comes_back(world: tuple[Engine, str], tmp_pat
                if ws.cell(r, col["类型"]).value.startswith("三无，已托管")]
     day = today() - dt.timedelta(days=1)
     fills = {
-        untaken[0]: {"采取措施": "街道托管", "措施日期": day.isoformat(), "文号": "凯测托〔2026〕9号"},
+        untaken[0]: {"采取措施": "街道托管", "措施日期": day.isoformat(),
+                     "文号": "凯测托〔2026〕9号"},
         untaken[1]: {"采取措施": "成立业委会", "措施日期": f"{day:%Y/%m/%d}",
                      "任期届满": f"{day.year + 5}年{day.month}月{day.day}日"},
         untaken[2]: {"采取措施": "拆除重建", "措施日期": day.isoformat()},
@@ -253,7 +255,7 @@ def test_the_worklist_goes_out_and_comes_back(world: tuple[Engine, str], tmp_pat
 
 # --- hazards: a messy GBK export of the fire brigade, and elevator inspections ----------------
 
-def _compounds(eng: Engine, n: int) -> list[sa.Row[tuple[object, ...]]]:
+def _compounds(eng: Engine, n: int) -> list[Any]:
     return _rows(eng, "SELECT id, name, address, ST_X(ST_PointOnSurface(geom)) AS lon, "
                       "ST_Y(ST_PointOnSurface(geom)) AS lat FROM compounds "
                       "WHERE street_code LIKE '5226010%' ORDER BY households DESC LIMIT :n", n=n)
