@@ -95,7 +95,9 @@ def priority(df: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
     out["age"] = (as_of_year - out["build_year"]).clip(lower=0).fillna(0)
     out["size"] = out["households"] / 50.0
     out["sanwu"] = out["is_sanwu"].astype(float)
-    out["untaken"] = (out["is_sanwu"] & (out["management_mode"] != "street_custody")).astype(float)
+    custody = (out["management_mode"] == "street_custody" if "management_mode" in out
+               else pd.Series(False, index=out.index))
+    out["untaken"] = (out["is_sanwu"] & ~custody).astype(float)
     score = pd.Series(0.0, index=out.index)
     for col, weight, cap, _text in WEIGHTS:
         v = out[col].astype(float)

@@ -43,7 +43,6 @@ def world() -> Iterator[tuple[Engine, str]]:
             from dashboard import data
 
             data.engine(roles.app_url(url)).dispose()
-            data.engine.clear()
 
 
 def _rows(eng: Engine, sql: str, **params: object) -> list[Any]:

@@ -95,38 +95,39 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 
 -- The state of compounds (all, or p_ids) on each of p_days, folded from their applied events:
 -- per group (management, dept, committee) the latest event that sets it (undated register
--- statements first, then by date, then by the order of recording).
+-- statements first, then by date, then by the order of recording). One grouped pass: the
+-- first version joined a CTE per group on (day, compound), and a plan that guessed those
+-- CTEs small nested-looped them (17,000 × 17,000 rows: 15 s instead of 0.1 s).
 CREATE FUNCTION compound_states_on(p_days date[], p_ids integer[] DEFAULT NULL)
 RETURNS TABLE (day date, compound_id integer, management_mode text, firm_id integer,
                competent_dept text, owners_committee text, mode_since date,
                committee_since date, committee_term_end date, is_sanwu boolean)
 LANGUAGE sql STABLE AS $$
-    WITH d AS (SELECT DISTINCT x AS day FROM unnest(p_days) x),
-    e AS (
-        SELECT d.day, v.id, v.compound_id, v.on_date, v.sets, v.mode, v.firm_id,
-               v.competent_dept, v.owners_committee, v.term_end
-        FROM d JOIN compound_events v ON v.applied
-             AND (v.on_date IS NULL OR v.on_date <= d.day)
+    SELECT s.day, s.compound_id, coalesce(s.mode, 'none')::text, s.firm_id,
+           s.competent_dept, coalesce(s.committee, 'none')::text, s.mode_since,
+           s.committee_since, s.committee_term_end,
+           propmap_sanwu(s.firm_id, s.competent_dept, coalesce(s.committee, 'none'))
+    FROM (
+        SELECT d.day, v.compound_id,
+               (array_agg(v.mode ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'management' = ANY (v.sets)))[1] AS mode,
+               (array_agg(v.firm_id ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'management' = ANY (v.sets)))[1] AS firm_id,
+               (array_agg(v.on_date ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'management' = ANY (v.sets)))[1] AS mode_since,
+               (array_agg(v.competent_dept ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'dept' = ANY (v.sets)))[1] AS competent_dept,
+               (array_agg(v.owners_committee ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'committee' = ANY (v.sets)))[1] AS committee,
+               (array_agg(v.on_date ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'committee' = ANY (v.sets)))[1] AS committee_since,
+               (array_agg(v.term_end ORDER BY v.on_date DESC NULLS LAST, v.id DESC)
+                    FILTER (WHERE 'committee' = ANY (v.sets)))[1] AS committee_term_end
+        FROM (SELECT DISTINCT x AS day FROM unnest(p_days) x) d
+        JOIN compound_events v ON v.applied AND (v.on_date IS NULL OR v.on_date <= d.day)
              AND (p_ids IS NULL OR v.compound_id = ANY (p_ids))
-    ),
-    m AS (SELECT DISTINCT ON (day, compound_id) day, compound_id, mode, firm_id, on_date
-          FROM e WHERE 'management' = ANY (sets)
-          ORDER BY day, compound_id, on_date DESC NULLS LAST, id DESC),
-    p AS (SELECT DISTINCT ON (day, compound_id) day, compound_id, competent_dept
-          FROM e WHERE 'dept' = ANY (sets)
-          ORDER BY day, compound_id, on_date DESC NULLS LAST, id DESC),
-    o AS (SELECT DISTINCT ON (day, compound_id) day, compound_id, owners_committee, on_date,
-                 term_end
-          FROM e WHERE 'committee' = ANY (sets)
-          ORDER BY day, compound_id, on_date DESC NULLS LAST, id DESC),
-    k AS (SELECT day, compound_id FROM m UNION SELECT day, compound_id FROM p
-          UNION SELECT day, compound_id FROM o)
-    SELECT k.day, k.compound_id, coalesce(m.mode, 'none')::text, m.firm_id,
-           p.competent_dept, coalesce(o.owners_committee, 'none')::text, m.on_date,
-           o.on_date, o.term_end,
-           propmap_sanwu(m.firm_id, p.competent_dept, coalesce(o.owners_committee, 'none'))
-    FROM k LEFT JOIN m USING (day, compound_id) LEFT JOIN p USING (day, compound_id)
-    LEFT JOIN o USING (day, compound_id)
+        GROUP BY d.day, v.compound_id
+    ) s
 $$;
 
 CREATE FUNCTION compound_was_sanwu(p_compound integer, p_day date) RETURNS boolean
@@ -246,8 +247,10 @@ END $$;
 
 CREATE FUNCTION propmap_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
-        RETURN NULL;  -- the compound or hazard itself was deleted (ON DELETE CASCADE)
+    IF pg_trigger_depth() > 1 THEN
+        -- a referential action: the compound or hazard was deleted (ON DELETE CASCADE), or
+        -- the import batch it came with (ON DELETE SET NULL)
+        RETURN NULL;
     END IF;
     RAISE EXCEPTION '管理与整改记录只能追加，不能修改或删除：更正请追加一条新记录';
 END $$;
