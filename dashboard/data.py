@@ -276,7 +276,8 @@ def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
     """Open hazards of ``theme`` the scope may see (the rectification form of 隐患热点)."""
     with connect(c) as con:
         res = con.execute(sa.text(
-            "SELECT h.id, h.theme, x.name || '：' || h.description AS description, h.status, "
+            "SELECT h.id, h.theme, CASE WHEN h.description LIKE x.name || '%' THEN h.description "
+            "ELSE x.name || '：' || h.description END AS description, h.status, "
             "h.found_on, h.due_on, h.closed_on FROM hazards h "
             "JOIN compounds x ON x.id = h.compound_id "
             f"WHERE h.theme = :t AND {measures.hazard_open('h')} "

@@ -44,6 +44,16 @@ def tiles(f: Filters, *, big: bool = False, stacked: bool = False,
     return t
 
 
+def line(f: Filters, keys: tuple[str, ...] = ("untaken_end", "custody_end", "committee_rate",
+                                             "committee_overdue", "hazards_late")) -> str:
+    """The progress figures in one line of text (where there is no room for tiles)."""
+    t = figures(f)
+    rate = t["committee_rate"]
+    value = {**t, "committee_rate": "—" if rate is None else f"{rate}%"}
+    return "工作进展：" + "　·　".join(f"{measures.PROGRESS_BY_KEY[k].label} {value[k]}"
+                                      for k in keys)
+
+
 def definitions() -> None:
     """The written definitions of the progress figures, folded away."""
     cm = history.committee_settings()["eligible_min_households"]

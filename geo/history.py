@@ -103,7 +103,7 @@ WORKLIST_ACTIONS = {"kind": "采取措施", "on_date": "措施日期", "firm": "
 
 #: Outcomes of a proposed record.
 RECORD, UNCHANGED, REFUSED = "record", "unchanged", "refused"
-OUTCOME_LABELS = {RECORD: "已记录", UNCHANGED: "未变（已记录过）", REFUSED: "拒绝"}
+OUTCOME_LABELS = {RECORD: "已记录", UNCHANGED: "未变", REFUSED: "拒绝"}
 
 
 def allowed(account_kind: str | None, target: str = "compound") -> tuple[str, ...]:
@@ -451,7 +451,7 @@ def history(con: sa.Connection, compound_id: int) -> pd.DataFrame:
     df["source"] = df["source"].map(EVENT_SOURCES)
     df["on_date"] = [("日期不详" if d is None or pd.isna(d) else f"{d:%Y-%m-%d}")
                      for d in df["on_date"]]
-    return df[list(HISTORY_HEADERS)].rename(columns=HISTORY_HEADERS)
+    return df[list(HISTORY_HEADERS)].fillna("").rename(columns=HISTORY_HEADERS)
 
 
 def _detail(r: dict[str, Any]) -> str:
@@ -608,7 +608,8 @@ def conflicts(con: sa.Connection, import_id: int | None = None) -> pd.DataFrame:
              "term_end": r["r_term"]}) if r["r_kind"] else ""
         for r in df.to_dict("records")]
     df["outcome"] = df["conflict"].map(EVENT_CONFLICTS)
-    return df[list(CONFLICT_HEADERS)].rename(columns=CONFLICT_HEADERS)
+    return df[list(CONFLICT_HEADERS)].astype(object).where(lambda d: d.notna(), "").rename(
+        columns=CONFLICT_HEADERS)
 
 
 def summary_zh(checked: pd.DataFrame) -> str:

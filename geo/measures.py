@@ -261,6 +261,9 @@ def cutoff_day(con: sa.Connection) -> dt.date:
 
 #: Bind parameter names of a progress period and of the committee threshold.
 P_START, P_END, COMMITTEE_MIN = "p_start", "p_end", "committee_min"
+#: Owners' organisations (``compounds.owners_committee``): an elected committee, or the
+#: 物业管理委员会 a street office forms where none can be elected.
+ORGANISATIONS = ("established", "mgmt_committee")
 
 
 def sanwu(a: str = "s") -> str:
@@ -295,8 +298,7 @@ def committee_overdue(a: str = "s", day: str = f":{P_END}") -> str:
 
 def committee_missing(a: str = "s") -> str:
     """SQL: 应建未建: should have a committee, has neither one nor a 物业管理委员会."""
-    return (f"({committee_eligible(a)} AND "
-            f"{a}.owners_committee NOT IN ('established', 'mgmt_committee'))")
+    return f"({committee_eligible(a)} AND {a}.owners_committee NOT IN {_in(ORGANISATIONS)})"
 
 
 def hazard_found_in_period(a: str = "h") -> str:
@@ -348,8 +350,8 @@ PROGRESS: tuple[Progress, ...] = (
     Progress("hazards_found", "期内发现隐患", "期内发现隐患：发现日期在时段内的隐患数"),
     Progress("hazards_on_time", "按期整改", "按期整改：期内发现、在整改期限内（且不晚于期末）"
              "整改完成的隐患数"),
-    Progress("hazards_late", "逾期", "逾期：期内发现、整改期限在期末前已过而未按期整改完成的"
-             "隐患数（含逾期后才整改完成的）"),
+    Progress("hazards_late", "隐患逾期", "隐患逾期：期内发现、整改期限在期末前已过而未按期"
+             "整改完成的隐患数（含逾期后才整改完成的）"),
 )
 PROGRESS_BY_KEY: dict[str, Progress] = {p.key: p for p in PROGRESS}
 

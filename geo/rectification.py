@@ -145,7 +145,7 @@ def history(con: sa.Connection, hazard_id: int) -> pd.DataFrame:
         columns=list(HISTORY_HEADERS))
     df["kind"] = df["kind"].map(HAZARD_EVENT_KINDS)
     df["source"] = df["source"].map(EVENT_SOURCES)
-    return df.rename(columns=HISTORY_HEADERS)
+    return df.fillna("").rename(columns=HISTORY_HEADERS)
 
 
 __all__ = ["NEXT", "RecordError", "check", "history", "record"]

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.measures import (
+    ORGANISATIONS,
     committee_eligible,
     committee_formed,
     committee_missing,
@@ -64,4 +65,9 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
                  for o, m in zip(t["overdue"], t["missing"], strict=True)]
     t["mode"] = t["management_mode"].map(MANAGEMENT_MODES)
     t["households"] = t["households"].astype("Int64")
+    # dates of an owners' organisation only: a compound without one shows none
+    has = t["owners_committee"].isin(ORGANISATIONS)
+    for c in ("committee_since", "committee_term_end"):
+        t[c] = [f"{d:%Y-%m-%d}" if h and pd.notna(d) else ""
+                for d, h in zip(t[c], has, strict=True)]
     return t[list(HEADERS)].rename(columns=HEADERS)

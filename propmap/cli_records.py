@@ -138,4 +138,4 @@ def record_conflicts(import_id: int | None, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(r, ensure_ascii=False, default=str))
         else:
-            click.echo("\t".join(f"{k}：{v}" for k, v in r.items() if v is not None))
+            click.echo("\t".join(f"{k}：{v}" for k, v in r.items() if v not in (None, "")))

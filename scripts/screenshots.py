@@ -4,7 +4,8 @@ Usage::
 
     propmap demo                          # the demo data
     propmap serve --port 8501 &           # the dashboard
-    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:8501 --out docs/screenshots
+    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:8501 --out docs/screenshots \
+        --user demo-leader --password '…'   # an account with its password changed
 
 Headless Debian Chromium (/usr/bin/chromium) at 1920×1080; every request to a
 host other than the dashboard's is blocked, so the pictures prove the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, wait_for_map
+from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, login, wait_for_map
 
 #: (file name, URL path with query) of each page.
 SHOTS = [
@@ -38,6 +39,8 @@ def main() -> None:
     ap.add_argument("--out", default="docs/screenshots", type=Path)
     ap.add_argument("--street", default="522601005000")
     ap.add_argument("--compound", default=None)
+    ap.add_argument("--user", default=None, help="log in as this account (every page needs one)")
+    ap.add_argument("--password", default=None)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     compound = args.compound
@@ -54,6 +57,8 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         blocked = block_outside(page, args.url)
+        if args.user:
+            login(page, args.url.rstrip("/"), args.user, args.password or "", 60_000)
         for name, path in SHOTS:
             target = path.format(street=args.street, compound=compound)
             page.goto(f"{args.url.rstrip('/')}/{target}")

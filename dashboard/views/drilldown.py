@@ -138,7 +138,7 @@ def main() -> None:
 
     common.headline_tiles(f)
     progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
-                                  "committee_rate", "committee_overdue", "hazards_late"))
+                                  "committee_rate", "hazards_late"))
     layer_options: dict[str, dict[str, Any]] = {"street_areas": {"measure": None},
                                                 "communities": {"selected": home},
                                                 "compounds": {"selected": compound}}

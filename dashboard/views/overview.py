@@ -16,7 +16,9 @@ def main() -> None:
     f = common.filters()
     st.caption(f"时段：{common.period_text(f)}　·　点击地图上的街道/镇进入下钻")
     common.headline_tiles(f)
-    progress_tiles.tiles(f)  # the street offices' work: 三无, committees, hazards (工作进展)
+    progress_tiles.tiles(f, keys=(  # the street offices' work: 三无, committees, hazards (工作进展)
+        "taken_over", "untaken_end", "custody_end", "committee_rate", "committee_overdue",
+        "hazards_late"))
 
     c1, c2 = st.columns([2, 3])
     measure = c1.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],

@@ -26,8 +26,6 @@ def main() -> None:
     left, right = st.columns([0.72, 0.28])
     with right:
         common.headline_tiles(f, big=True, stacked=True)
-        progress_tiles.tiles(f, stacked=True, keys=(  # the street offices' work
-            "untaken_end", "custody_end", "committee_rate", "hazards_late"))
         measure = st.segmented_control("着色指标", list(MEASURES),
                                        format_func=lambda k: MEASURES[k][0], default="overdue",
                                        key="pr_measure", label_visibility="collapsed"
@@ -42,6 +40,7 @@ def main() -> None:
     with right:
         st.markdown(f'<div class="pm-big-legend">{legend}</div>', unsafe_allow_html=True)
         st.caption(f"时段：{common.period_text(f)}　·　数据截至 {f.as_of:%Y-%m-%d}")
+        st.caption(progress_tiles.line(f))  # the street offices' work, in one line
 
 
 if __name__ == "__main__":

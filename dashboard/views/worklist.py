@@ -42,8 +42,8 @@ def main() -> None:
                  ("未整改隐患", int(ranked["open_hazards"].sum()) if len(ranked) else 0, False)])
     st.caption(f"时段：{common.period_text(f)}　·　" + " ".join(worklist.explanation()))
     st.markdown("**本街道工作进展（时段内）**")
-    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "left_sanwu", "untaken_end",
-                                  "custody_end", "committee_rate", "committee_overdue"))
+    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "left_sanwu", "committee_rate",
+                                  "committee_overdue", "hazards_late"))
 
     xlsx_bytes = data.worklist_xlsx(data.ctx(), f, names[street])
     auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
