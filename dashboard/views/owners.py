@@ -20,15 +20,7 @@ def main() -> None:
     common.setup("业主委员会")
     f0 = common.filters()
     names = common.visible_streets()
-    codes = list(names)
-    current = st.query_params.get("street")
-    if current and current not in names:
-        common.refuse("该街道/镇不在您的辖区内。")
-    street: str = st.selectbox("街道办事处/镇", codes,
-                               index=codes.index(current) if current in names else 0,
-                               format_func=lambda c: names[c], key="ow_street") or codes[0]
-    if street != current:
-        st.query_params["street"] = street
+    street = common.street_choice("ow_street")
     sc = common.scope()
     f = f0.area(street, sc.community_id)
     df = data.owners_list(data.ctx(), f)

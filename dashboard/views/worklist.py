@@ -19,15 +19,7 @@ def main() -> None:
     common.setup("三无小区与老旧小区工作清单")
     f0 = common.filters()
     names = common.visible_streets()
-    codes = list(names)
-    current = st.query_params.get("street")
-    if current and current not in names:
-        common.refuse("该街道/镇不在您的辖区内。")
-    street: str = st.selectbox("街道办事处/镇", codes,
-                               index=codes.index(current) if current in names else 0,
-                               format_func=lambda c: names[c], key="wl_street") or codes[0]
-    if street != current:
-        st.query_params["street"] = street
+    street = common.street_choice("wl_street")
     f = f0.area(street)
     ranked = data.worklist_ranked(data.ctx(), f)
     table = worklist.table(ranked)
