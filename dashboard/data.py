@@ -229,12 +229,14 @@ def owners_list(c: Context, f: Filters) -> pd.DataFrame:
 
 @_cached
 def compound_history(c: Context, compound_id: int) -> pd.DataFrame:
+    """A compound's management history (without notes and names for the meeting-room screen)."""
     with connect(c) as con:
-        return ghistory.history(con, compound_id)
+        return ghistory.history(con, compound_id, with_text=c.scope.sees_case_text)
 
 
 @_cached
 def hazard_history(c: Context, hazard_id: int) -> pd.DataFrame:
+    """A hazard's rectification steps (shown to accounts that may record them)."""
     with connect(c) as con:
         return rectification.history(con, hazard_id)
 

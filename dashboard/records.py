@@ -121,6 +121,8 @@ def compound_form(card: dict[str, Any]) -> None:
 def compound_history(card: dict[str, Any]) -> None:
     """The compound's management history, newest first."""
     df = data.compound_history(data.ctx(), int(card["id"]))
+    if not data.ctx().scope.sees_case_text:  # the meeting-room screen: no notes, no names
+        df = df.drop(columns=[history.HISTORY_HEADERS[c] for c in history.PRIVATE])
     st.markdown("**管理记录**")
     if df.empty:
         st.caption("无管理记录")
@@ -151,6 +153,8 @@ def hazard_form(hazards: pd.DataFrame, *, key: str) -> None:
         hid = st.selectbox("隐患", list(labels), format_func=lambda i: labels[i],
                            key=f"hz-pick-{key}")
         status = str(open_.loc[open_["id"] == hid, "status"].iloc[0])
+        st.dataframe(data.hazard_history(data.ctx(), int(hid)), hide_index=True,
+                     width="stretch")
         choices = [s for s in rectification.NEXT[status] if s in steps]
         if not choices:
             st.caption("该隐患当前状态下没有可记录的进展。")

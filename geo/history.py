@@ -428,14 +428,22 @@ HISTORY_HEADERS = {
 }
 
 
-def history(con: sa.Connection, compound_id: int) -> pd.DataFrame:
-    """One compound's events, newest first, with Chinese labels (the card and the CLI)."""
+#: Columns of a record the meeting-room screen (viewer) may not read: free text and who wrote it.
+PRIVATE = ("doc_no", "note", "recorded_by")
+
+
+def history(con: sa.Connection, compound_id: int, *, with_text: bool = True) -> pd.DataFrame:
+    """One compound's events, newest first, with Chinese labels (the card and the CLI).
+
+    ``with_text=False`` leaves out the document numbers, notes and who recorded
+    (:data:`PRIVATE`), which the viewer's database role may not read.
+    """
     from geo.models import EVENT_CONFLICTS
 
-    df = pd.DataFrame(con.execute(sa.text("""
+    private = ", ".join(f"e.{c}" if with_text else f"NULL AS {c}" for c in PRIVATE)
+    df = pd.DataFrame(con.execute(sa.text(f"""
         SELECT e.on_date, e.kind, e.mode, f.name AS firm, e.competent_dept, e.owners_committee,
-               e.term_end, e.doc_no, e.note, e.recorded_by, e.source, e.applied, e.conflict,
-               e.sets
+               e.term_end, {private}, e.source, e.applied, e.conflict, e.sets
         FROM compound_events e LEFT JOIN property_firms f ON f.id = e.firm_id
         WHERE e.compound_id = :c ORDER BY e.on_date DESC NULLS LAST, e.id DESC"""),
         {"c": compound_id}).mappings().all(),

@@ -303,6 +303,19 @@ def test_a_street_account_cannot_record_in_another_streets_compound(
     assert _state(eng, int(theirs)).management_mode != "street_custody"
 
 
+def test_the_meeting_room_screen_sees_the_history_without_notes_or_names(
+        world: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    eng, _url = world
+    street, cid = _one(eng, "SELECT x.street_code, x.id FROM compounds x JOIN compound_events e "
+                            "ON e.compound_id = x.id WHERE e.note IS NOT NULL "
+                            "ORDER BY x.id LIMIT 1")
+    at = _card(eng, monkeypatch, street, cid, "viewer", streets=())
+    assert not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "事项" in d.value.columns)
+    assert len(table) >= 2 and not {"备注", "文号", "记录人"} & set(table.columns)
+    assert not [s for s in at.selectbox if str(s.key).startswith("ev-kind-")]  # no form
+
+
 def test_the_history_cannot_be_rewritten_nor_the_state_set_directly(
         world: tuple[Engine, str]) -> None:
     eng, _url = world
