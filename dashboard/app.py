@@ -34,6 +34,10 @@ PAGES: list[tuple[st.Page, tuple[str, ...] | None]] = [
     (st.Page("views/progress.py", title="工作进展", url_path="progress"), ()),
     (st.Page("views/hotspots.py", title="隐患热点", url_path="hotspots"), ()),
     (st.Page("views/firms.py", title="物业企业", url_path="firms"), ("street", "viewer")),
+    (st.Page("views/credit.py", title="信用评价", url_path="credit"),
+     ("street", "community", "viewer")),
+    (st.Page("views/coverage.py", title="覆盖缺口与党建", url_path="coverage"),
+     ("street", "community", "viewer")),
     (st.Page("views/present.py", title="会议展示", url_path="present"), ("viewer",)),
     (st.Page("views/admin.py", title="账号与审计", url_path="admin"), None),
 ]

@@ -26,11 +26,12 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import db, measures, rectification, roles
+from geo import committees, coverage, credit, db, measures, party, rectification, roles
 from geo import history as ghistory
+from geo.credit_model import Period
 from geo.scope import Scope
 from layers import facts, hotspot, owners, progress, registry, stats, worklist
-from layers.base import LayerData
+from layers.base import LayerData, set_timeout
 from layers.filters import Filters
 
 #: Bound on the entries each cached function keeps (per server, all sessions).
@@ -63,6 +64,18 @@ def connect(ctx: Context) -> Iterator[sa.Connection]:
     """A connection in a transaction under ``ctx``'s scope (row-level security applies)."""
     with engine(ctx.db_url).begin() as con:
         ctx.scope.apply(con)
+        yield con
+
+
+@contextlib.contextmanager
+def writing(ctx: Context, scope: Scope) -> Iterator[sa.Connection]:
+    """A transaction for a write by the logged-in account: its own ``scope`` (with the account
+    name, which row-level security checks against ``recorded_by``). Not cached; the data
+    version the write bumps refreshes every cached figure on the next run."""
+    if scope.key() != ctx.scope.key():
+        raise RuntimeError("the write's scope is not the page's")
+    with engine(ctx.db_url).begin() as con:
+        scope.apply(con)
         yield con
 
 
@@ -182,7 +195,9 @@ def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
 @_cached
 def hotspot_hexagons(c: Context, f: Filters, theme: str) -> LayerData:
     with connect(c) as con:
-        return hotspot.hexagons(con, f, theme)
+        out = hotspot.hexagons(con, f, theme)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out
 
 
 @_cached
@@ -203,7 +218,9 @@ def hotspot_open_hazards(c: Context, f: Filters, theme: str) -> pd.DataFrame:
 def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     """The data of registered layer ``key`` for ``f``."""
     with connect(c) as con:
-        return registry.get(key).query(con, f)
+        out = registry.get(key).query(con, f)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out
 
 
 # --- records and progress (issue 9) -----------------------------------------------------------
@@ -253,20 +270,6 @@ def compound_hazards(c: Context, compound_id: int) -> pd.DataFrame:
 
 
 @_cached
-def firm_names(c: Context) -> list[str]:
-    with connect(c) as con:
-        return list(con.execute(sa.text("SELECT name FROM property_firms ORDER BY name")
-                                ).scalars())
-
-
-@_cached
-def worklist_xlsx(c: Context, f: Filters, street_name: str) -> bytes:
-    """The worklist file (:func:`layers.worklist.workbook`), as ``propmap export worklist``."""
-    return worklist.workbook(worklist_ranked(c, f), street_name=street_name, f=f,
-                             synthetic=synthetic(c))
-
-
-@_cached
 def register_conflicts(c: Context) -> pd.DataFrame:
     """Register statements that disagreed with a record, in the scope's compounds."""
     with connect(c) as con:
@@ -286,3 +289,92 @@ def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
             "AND (CAST(:s AS text) IS NULL OR x.street_code = :s) ORDER BY h.due_on, h.id"),
             {"t": theme, "s": f.street})
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+# --- firms, credit, coverage and party building ------------------------------------------
+
+@_cached
+def firm_categories(c: Context, f: Filters, firm_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.firm_categories(con, f, firm_id)
+
+
+@_cached
+def credit_evaluation(c: Context, subject: str, period: str | None) -> credit.Evaluation:
+    """The credit evaluation of ``subject`` kind for ``period`` (``None``: the latest complete
+    quarter). Firms' scores need the whole city's cases: pages call this for firms only under
+    a city-wide scope."""
+    with connect(c) as con:
+        set_timeout(con)
+        return credit.evaluate(con, subject, Period.parse(period) if period else None)
+
+
+@_cached
+def credit_periods(c: Context) -> list[str]:
+    """The quarters the data cover whole, newest first."""
+    with connect(c) as con:
+        return [str(p) for p in credit.covered_periods(con)]
+
+
+@_cached
+def credit_lists(c: Context, subject: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return credit.lists(con, subject)
+
+
+@_cached
+def credit_history(c: Context, subject: str, subject_id: int) -> dict[str, pd.DataFrame]:
+    with connect(c) as con:
+        return credit.history(con, subject, subject_id)
+
+
+@_cached
+def credit_published(c: Context, subject: str) -> dict[int, dict[str, Any]]:
+    with connect(c) as con:
+        return credit.published(con, subject)
+
+
+@_cached
+def credit_events_in_force(c: Context, subject: str, subject_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return credit.event_ids(con, subject, subject_id)
+
+
+@_cached
+def firm_names(c: Context) -> dict[int, str]:
+    with connect(c) as con:
+        return {int(r.id): r.name for r in con.execute(sa.text(
+            "SELECT id, name FROM property_firms ORDER BY name"))}
+
+
+@_cached
+def committee_names(c: Context) -> dict[int, str]:
+    """The committees the account's scope sees: compound id → name."""
+    with connect(c) as con:
+        return {cm.id: cm.name for cm in committees.from_register(con)}
+
+
+@_cached
+def coverage_gaps(c: Context, level: str, street: str | None) -> pd.DataFrame:
+    with connect(c) as con:
+        set_timeout(con)
+        return coverage.gaps(con, level, street)
+
+
+@_cached
+def party_coverage(c: Context, level: str) -> pd.DataFrame:
+    with connect(c) as con:
+        set_timeout(con)
+        return party.coverage(con, level)
+
+
+@_cached
+def party_firms(c: Context) -> pd.DataFrame:
+    with connect(c) as con:
+        return party.firms(con)
+
+
+@_cached
+def party_committees(c: Context, street: str | None) -> pd.DataFrame:
+    with connect(c) as con:
+        return party.committees_table(con, street)

@@ -95,8 +95,9 @@ def compound_form(card: dict[str, Any]) -> None:
         on = st.date_input("日期", value=today(), max_value=today(), key=f"ev-date-{cid}")
         firm = unit = term = None
         if ev == "firm_in":
-            firm = st.selectbox("物业服务企业（企业名录）", data.firm_names(data.ctx()),
-                                index=None, placeholder="请选择企业", key=f"ev-firm-{cid}")
+            firms = list(data.firm_names(data.ctx()).values())
+            firm = st.selectbox("物业服务企业（企业名录）", firms, index=None,
+                                placeholder="请选择企业", key=f"ev-firm-{cid}")
         if ev == "work_unit":
             unit = st.text_input("管理单位（产权单位或主管部门）", key=f"ev-unit-{cid}")
         if ev in ("committee_formed", "committee_renewed", "mgmt_committee"):

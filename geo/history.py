@@ -2,7 +2,7 @@
 
 Street offices take over 三无 compounds (街道托管), bring in firms, help owners
 form committees and renew them; a firm leaves. Each such fact is one row of
-``compound_events`` (migration 0011), appended and never rewritten: kind,
+``compound_events`` (migration 0014), appended and never rewritten: kind,
 date, who recorded it, a note, a document number and where it came from
 (看板, 命令行, 清单回传, 名录导入). The database folds the events into the
 compound's current state (``compounds.management_mode``, ``firm_id``,
@@ -54,7 +54,7 @@ class RecordError(PropmapError, ValueError):
 
 
 #: The parts of a compound's state each kind of event sets (the trigger
-#: ``compound_event_effects`` of migration 0011 applies the same table).
+#: ``compound_event_effects`` of migration 0014 applies the same table).
 SETS: dict[str, tuple[str, ...]] = {
     "registered": ("management", "dept", "committee"),
     "takeover": ("management",),

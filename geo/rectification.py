@@ -2,7 +2,7 @@
 
 The fire brigade and market regulation find hazards (消防、电梯、治安隐患) and
 follow them until they are rectified. Each step is one row of
-``hazard_events`` (migration 0011), appended and never rewritten; the hazard's
+``hazard_events`` (migration 0014), appended and never rewritten; the hazard's
 ``status`` and ``closed_on`` derive from the latest step, in the same
 transaction, so the layers and the figures follow at once.
 

@@ -85,12 +85,15 @@ def _palette(measure: str) -> tuple[str, ...]:
 
 
 def render(data: LayerData, *, measure: str | None = "pending", labels: bool = True,
-           label_px: int = 15, outline: float = 1.2, **_: Any) -> folium.FeatureGroup:
+           label_px: int = 15, outline: float = 1.2, interactive: bool = True,
+           **_: Any) -> folium.FeatureGroup:
     """Filled areas coloured by ``measure`` (plain outlines when None); the selected one thick.
 
     With ``labels``, every area but the selected one carries its name, street
     offices in bold and towns in grey, at ``label_px`` pixels (larger on a
-    projector); the labels let clicks through to the areas.
+    projector); the labels let clicks through to the areas. Not ``interactive``,
+    the areas are a backdrop: no tooltip, no click, so hovering the layers drawn
+    on them shows their figures, not the street's.
     """
     selected = data.meta.get("selected")
     if measure is None:
@@ -116,19 +119,23 @@ def render(data: LayerData, *, measure: str | None = "pending", labels: bool = T
         return {"fillColor": p["fill"], "fillOpacity": 0.1 if selected else 0.75,
                 "color": "#000000" if sel else "#333333", "weight": 5 if sel else outline}
 
-    folium.GeoJson(
-        data.geojson,
-        name="streets",
-        style_function=_style,
-        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name"] if data.meta.get("partial") else
-            ["name", measure, "received", "pending", "overdue"],
-            aliases=[""] if data.meta.get("partial") else
-            ["", f"{label}（{unit}）", "受理", "待办", "超期"],
-            sticky=True, style="font-size:16px;",
-        ),
-    ).add_to(fg)
+    if not interactive:
+        folium.GeoJson(data.geojson, name="streets", style_function=_style,
+                       interactive=False).add_to(fg)
+    else:
+        folium.GeoJson(
+            data.geojson,
+            name="streets",
+            style_function=_style,
+            highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name"] if data.meta.get("partial") else
+                ["name", measure, "received", "pending", "overdue"],
+                aliases=[""] if data.meta.get("partial") else
+                ["", f"{label}（{unit}）", "受理", "待办", "超期"],
+                sticky=True, style="font-size:16px;",
+            ),
+        ).add_to(fg)
     if labels:
         for ft in data.features:
             p = ft["properties"]

@@ -37,8 +37,11 @@ def main() -> None:
     progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "left_sanwu", "committee_rate",
                                   "committee_overdue", "hazards_late"))
 
-    xlsx_bytes = data.worklist_xlsx(data.ctx(), f, names[street])
-    auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
+    synthetic, name = data.synthetic(data.ctx()), names[street]
+    auth.download_button("下载 Excel 清单",  # made on click, as `propmap export worklist` makes it
+                         lambda: worklist.workbook(ranked, street_name=name, f=f,
+                                                   synthetic=synthetic),
+                         f"{names[street]}-三无小区清单.xlsx",
                          what="worklist", rows=len(table),
                          filters={"street": street, "period": common.period_text(f)},
                          key="wl_download", primary=True)

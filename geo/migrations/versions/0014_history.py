@@ -1,7 +1,7 @@
 """a compound's management and a hazard's rectification as appended histories, with RLS writes
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0014
+Revises: 0013
 
 - ``compound_events``: every fact about a compound's management, appended and
   never rewritten: 名录登记 (a register's statement, ``registered``), 街道托管,
@@ -49,8 +49,8 @@ from sqlalchemy.dialects import postgresql
 
 from geo import roles
 
-revision = "0011"
-down_revision = "0009"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -245,7 +245,7 @@ BEGIN
     RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'check_violation';
 END $$;
 
-CREATE FUNCTION propmap_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION propmap_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_trigger_depth() > 1 THEN
         -- a referential action: the compound or hazard was deleted (ON DELETE CASCADE), or
@@ -314,7 +314,7 @@ END $$;
 
 DROP_FUNCTIONS = (
     "hazard_history_baseline()", "hazard_event_effects()", "hazard_events_refresh()",
-    "hazard_state_refresh(integer[])", "propmap_history_append_only()",
+    "hazard_state_refresh(integer[])", "propmap_events_append_only()",
     "propmap_derived_guard()", "compound_history_baseline()", "compound_event_effects()",
     "compound_events_refresh()", "compound_state_refresh(integer[])",
     "compound_was_sanwu(integer, date)", "compound_states_on(date[], integer[])",
@@ -526,7 +526,7 @@ def upgrade() -> None:
         REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION compound_events_refresh();
         CREATE TRIGGER trg_compound_events_append_only BEFORE UPDATE OR DELETE
-        ON compound_events FOR EACH STATEMENT EXECUTE FUNCTION propmap_history_append_only();
+        ON compound_events FOR EACH STATEMENT EXECUTE FUNCTION propmap_events_append_only();
         CREATE TRIGGER trg_compound_events_data_version
         AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON compound_events
         FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
@@ -539,7 +539,7 @@ def upgrade() -> None:
         REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION hazard_events_refresh();
         CREATE TRIGGER trg_hazard_events_append_only BEFORE UPDATE OR DELETE
-        ON hazard_events FOR EACH STATEMENT EXECUTE FUNCTION propmap_history_append_only();
+        ON hazard_events FOR EACH STATEMENT EXECUTE FUNCTION propmap_events_append_only();
         CREATE TRIGGER trg_hazard_events_data_version
         AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON hazard_events
         FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
