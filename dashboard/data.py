@@ -351,7 +351,7 @@ def firm_names(c: Context) -> dict[int, str]:
 def committee_names(c: Context) -> dict[int, str]:
     """The committees the account's scope sees: compound id → name."""
     with connect(c) as con:
-        return {cm.id: cm.name for cm in committees.from_register(con)}
+        return {cm.id: cm.name for cm in committees.from_history(con)}
 
 
 @_cached

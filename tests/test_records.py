@@ -547,3 +547,85 @@ def test_the_demos_history_is_deterministic() -> None:
     pd.testing.assert_frame_equal(a, b)
     assert set(a["compound_id"]) == set(demo.compounds.id)
     assert (a.groupby("compound_id")["kind"].first() == "registered").all()
+
+
+# --- one current state for credit, coverage and progress ----------------------------------
+
+def _cls(eng: Engine, cid: int) -> str | None:
+    from geo import coverage
+
+    return _one(eng, f"SELECT {coverage.class_sql('x')} FROM compounds x WHERE id = :i",
+                i=cid)[0]
+
+
+def _one_definition(eng: Engine) -> None:
+    """The committees the credit model scores, the coverage classes and the progress
+    conditions agree on every compound of the database."""
+    from geo import committees, coverage
+
+    with eng.connect() as con:
+        found = committees.from_history(con)
+        state = {int(r.id): r for r in con.execute(sa.text(
+            "SELECT id, committee_term_end, is_sanwu, management_mode, "
+            f"{measures.committee_formed('x')} AS formed, "
+            f"{measures.sanwu_untaken('x')} AS untaken, "
+            f"{measures.sanwu_in_custody('x')} AS custody, {coverage.class_sql('x')} AS cls "
+            "FROM compounds x"))}
+    assert {c.id for c in found} == {i for i, r in state.items() if r.formed}
+    for c in found:  # the term in force is the compound's current term
+        if c.terms is not None:
+            assert c.terms[-1].end == state[c.id].committee_term_end, c
+    assert {i for i, r in state.items() if r.cls == "sanwu"} == \
+        {i for i, r in state.items() if r.untaken}
+    assert {i for i, r in state.items() if r.cls == "custody" and r.is_sanwu} == \
+        {i for i, r in state.items() if r.custody}
+
+
+def test_credit_committees_and_coverage_follow_the_recorded_history(
+        world: tuple[Engine, str]) -> None:
+    from geo import committees
+    from geo.credit_model import Period
+
+    eng, _url = world
+    _one_definition(eng)
+    cid = _untaken(eng, n=40)[-1]
+    day = today()
+    period = Period.of(day)
+
+    def rec(kind: str, on: dt.date, term: dt.date | None = None) -> None:
+        with eng.begin() as con:
+            checked = history.check(con, history.frame([history.Proposal(
+                cid, kind, on, term_end=term)]), account_kind=None)
+            assert checked["outcome"].tolist() == [history.RECORD], checked["reason"].tolist()
+            history.record(con, checked, source="cli", recorded_by="cli:test", role="operator")
+
+    def mine() -> committees.Committee | None:
+        with eng.connect() as con:
+            return next((c for c in committees.from_history(con) if c.id == cid), None)
+
+    assert mine() is None and _cls(eng, cid) == "sanwu"
+    # owner-managed in name only (no owners' organisation): still 三无，未托管 everywhere
+    rec("owners_self", day - dt.timedelta(days=60))
+    assert _state(eng, cid).is_sanwu and _cls(eng, cid) == "sanwu"
+    with eng.connect() as con:
+        assert not committees.exists(con, cid)
+    _one_definition(eng)
+    # a committee formed whose term has already run out: scored, past its term
+    formed, ended = day - dt.timedelta(days=50), day - dt.timedelta(days=10)
+    rec("committee_formed", formed, ended)
+    c = mine()
+    assert c is not None and c.terms == (committees.Term(formed, ended),)
+    assert committees.governance(c, period, day)["renewal"] is True
+    assert _cls(eng, cid) == "owners_self" and not _state(eng, cid).is_sanwu
+    with eng.connect() as con:
+        assert committees.exists(con, cid)
+        assert con.execute(sa.text(
+            f"SELECT {measures.committee_overdue('x', ':d')} FROM compounds x WHERE id = :i"),
+            {"d": day, "i": cid}).scalar() is True
+    # renewed: two terms, the new one in force, no longer overdue
+    renewed = day - dt.timedelta(days=5)
+    rec("committee_renewed", renewed, renewed.replace(year=renewed.year + 5))
+    c = mine()
+    assert c is not None and c.terms is not None and len(c.terms) == 2
+    assert committees.governance(c, period, day)["renewal"] is False
+    _one_definition(eng)
