@@ -119,7 +119,7 @@ def facts(committees: Sequence[Committee], counts: Mapping[tuple[int, Period], M
 #: the history folds them (undated register statements first, then by date, then recorded).
 _TERMS = f"""
 WITH ev AS (
-    SELECT e.compound_id, e.kind, e.on_date, e.term_end,
+    SELECT e.id, e.compound_id, e.kind, e.on_date, e.term_end,
            count(*) FILTER (WHERE e.owners_committee IS DISTINCT FROM 'established') OVER (
                PARTITION BY e.compound_id ORDER BY e.on_date DESC NULLS LAST, e.id DESC
                ROWS UNBOUNDED PRECEDING) AS ended_after
@@ -129,7 +129,7 @@ WITH ev AS (
 SELECT compound_id, on_date, term_end FROM ev
 WHERE ended_after = 0 AND kind IN ('committee_formed', 'committee_renewed')
   AND on_date IS NOT NULL AND term_end IS NOT NULL
-ORDER BY compound_id, on_date
+ORDER BY compound_id, on_date, id
 """
 
 
