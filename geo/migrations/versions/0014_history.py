@@ -42,6 +42,12 @@ Revises: 0013
   record, as itself, even by SQL. Histories are append-only (no UPDATE, no
   direct DELETE) and bump the data version.
 - ``imports.kind`` accepts ``hazards`` and ``worklist``.
+
+Follows 0013 (credit): the credit model's owners' committees and the firms'
+attribution read the columns this revision derives (geo/committees.py,
+geo/credit.py), so they follow the history from here on. The append-only
+trigger function is ``propmap_events_append_only`` (0013 has its own
+``propmap_history_append_only`` for the credit tables).
 """
 import sqlalchemy as sa
 from alembic import op
