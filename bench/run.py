@@ -28,6 +28,9 @@ Measured:
 - **row-level security**: the overview and the drill-down built as the dashboard builds
   them, through its own database role under an account's scope (a ``leader`` and a
   ``street`` account), interleaved with the same work as the table owner;
+- **records** (issue 9): the progress figures per street office and their monthly trend as
+  a ``leader``, and one takeover recorded as a ``street`` account (checked, written, the
+  compound's state refolded, audited; rolled back);
 - **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
   through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
   load after a warm-up round, and the server's memory round by round;
@@ -67,9 +70,10 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import auth, complaints, coverage, credit, db, party, roles, schema
+from geo import auth, complaints, coverage, credit, db, history, party, roles, schema
+from geo.measures import today
 from geo.scope import Scope
-from layers import facts, hotspot, hotspot_stats, registry, repeats
+from layers import facts, hotspot, hotspot_stats, progress, registry, repeats
 from layers.filters import Filters
 
 Say = Callable[[str], None]
@@ -298,6 +302,27 @@ def hotspot_once(engine: Engine, f: Filters, *, cold_stats: bool = False) -> Non
                bounds=pmap.bounds_of(cells.features))
 
 
+def progress_once(engine: Engine, f: Filters, scope: Scope | None = None) -> None:
+    """The progress figures per street office and the monthly trend (issue 9)."""
+    with _connect(engine, scope) as con:
+        progress.by_street(con, f)
+        progress.monthly(con, f)
+
+
+def record_once(engine: Engine, scope: Scope) -> None:
+    """One takeover recorded as a street account (checked, written, state refolded, audited),
+    rolled back so every run records the same."""
+    with engine.connect() as con, con.begin() as tx:
+        scope.apply(con)
+        cid = con.execute(sa.text(
+            "SELECT id FROM compounds WHERE is_sanwu AND management_mode = 'none' "
+            "ORDER BY id LIMIT 1")).scalar()
+        checked = history.check(con, history.frame([history.Proposal(
+            int(cid or 0), "takeover", today())]), account_kind="street", streets=scope.streets)
+        history.record(con, checked, source="dashboard", recorded_by="bench", role="street")
+        tx.rollback()
+
+
 def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
     f = _filters(engine)
     for _ in range(res.runs):
@@ -380,6 +405,8 @@ def measure_scoped(engine: Engine, res: Result) -> None:
                                     ("drilldown_owner_ms", engine, None)):
                 res.add(key, _timed(lambda e=eng, s=scope: drilldown_once(  # type: ignore[misc]
                     e, f.area(street), scope=s))[0] * 1000)
+            res.add("progress_leader_ms", _timed(lambda: progress_once(app, f, leader))[0] * 1000)
+            res.add("record_street_ms", _timed(lambda: record_once(app, street_account))[0] * 1000)
     finally:
         app.dispose()
 

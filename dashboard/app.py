@@ -30,6 +30,8 @@ PAGES: list[tuple[st.Page, tuple[str, ...] | None]] = [
     (st.Page("views/drilldown.py", title="街道下钻", url_path="drilldown"), ()),
     (st.Page("views/worklist.py", title="三无小区清单", url_path="worklist"),
      ("street", "community")),
+    (st.Page("views/owners.py", title="业主委员会", url_path="owners"), ("street", "community")),
+    (st.Page("views/progress.py", title="工作进展", url_path="progress"), ()),
     (st.Page("views/hotspots.py", title="隐患热点", url_path="hotspots"), ()),
     (st.Page("views/firms.py", title="物业企业", url_path="firms"), ("street", "viewer")),
     (st.Page("views/credit.py", title="信用评价", url_path="credit"),

@@ -105,6 +105,22 @@ def visible_streets() -> dict[str, str]:
     return {c: n for c, n in data.street_names(data.ctx()).items() if sc.sees_street(c)}
 
 
+def street_choice(key: str) -> str:
+    """The street office of a per-street page: the URL's ``street`` when the account sees it,
+    else the first it sees; chosen in a selectbox that writes the choice back to the URL."""
+    names = visible_streets()
+    codes = list(names)
+    current = st.query_params.get("street")
+    if current and current not in names:
+        refuse("该街道/镇不在您的辖区内。")
+    street: str = st.selectbox("街道办事处/镇", codes,
+                               index=codes.index(current) if current in names else 0,
+                               format_func=lambda c: names[c], key=key) or codes[0]
+    if street != current:
+        st.query_params["street"] = street
+    return street
+
+
 def refuse(message: str) -> None:
     """A clear refusal in place of the page (nothing else is drawn)."""
     st.error(f"无权查看：{message}")

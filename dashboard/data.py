@@ -26,10 +26,21 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import committees, coverage, credit, db, party, roles
+from geo import committees, coverage, credit, db, measures, party, rectification, roles
+from geo import history as ghistory
 from geo.credit_model import Period
 from geo.scope import Scope
-from layers import facts, hotspot, hotspot_stats, registry, repeats, stats, worklist
+from layers import (
+    facts,
+    hotspot,
+    hotspot_stats,
+    owners,
+    progress,
+    registry,
+    repeats,
+    stats,
+    worklist,
+)
 from layers.base import LayerData, set_timeout
 from layers.filters import Filters
 
@@ -246,6 +257,75 @@ def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     return out
 
 
+# --- records and progress (issue 9) -----------------------------------------------------------
+
+@_cached
+def progress_by_street(c: Context, f: Filters) -> pd.DataFrame:
+    """Progress figures per street office over ``f``'s period (:mod:`layers.progress`)."""
+    with connect(c) as con:
+        return progress.by_street(con, f)
+
+
+@_cached
+def progress_monthly(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return progress.monthly(con, f)
+
+
+@_cached
+def owners_list(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return owners.query(con, f)
+
+
+@_cached
+def compound_history(c: Context, compound_id: int) -> pd.DataFrame:
+    """A compound's management history (without notes and names for the meeting-room screen)."""
+    with connect(c) as con:
+        return ghistory.history(con, compound_id, with_text=c.scope.sees_case_text)
+
+
+@_cached
+def hazard_history(c: Context, hazard_id: int) -> pd.DataFrame:
+    """A hazard's rectification steps (shown to accounts that may record them)."""
+    with connect(c) as con:
+        return rectification.history(con, hazard_id)
+
+
+@_cached
+def compound_hazards(c: Context, compound_id: int) -> pd.DataFrame:
+    """The compound's hazards the scope may see, for the rectification form."""
+    with connect(c) as con:
+        res = con.execute(sa.text(
+            "SELECT id, theme, description, status, found_on, due_on, closed_on FROM hazards "
+            "WHERE compound_id = :c ORDER BY (status = 'closed'), due_on, id"),
+            {"c": compound_id})
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+@_cached
+def register_conflicts(c: Context) -> pd.DataFrame:
+    """Register statements that disagreed with a record, in the scope's compounds."""
+    with connect(c) as con:
+        return ghistory.conflicts(con)
+
+
+@_cached
+def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+    """Open hazards of ``theme`` (a key of :data:`layers.hotspot_stats.HAZARD_THEMES`; ``all``:
+    every hazard theme) the scope may see (the rectification form of 隐患热点)."""
+    with connect(c) as con:
+        res = con.execute(sa.text(
+            "SELECT h.id, h.theme, CASE WHEN h.description LIKE x.name || '%' THEN h.description "
+            "ELSE x.name || '：' || h.description END AS description, h.status, "
+            "h.found_on, h.due_on, h.closed_on FROM hazards h "
+            "JOIN compounds x ON x.id = h.compound_id "
+            f"WHERE h.theme = ANY(:t) AND {measures.hazard_open('h')} "
+            "AND (CAST(:s AS text) IS NULL OR x.street_code = :s) ORDER BY h.due_on, h.id"),
+            {"t": list(hotspot_stats.HAZARD_THEMES.get(theme, (theme,))), "s": f.street})
+        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
 # --- firms, credit, coverage and party building ------------------------------------------
 
 @_cached
@@ -306,7 +386,7 @@ def firm_names(c: Context) -> dict[int, str]:
 def committee_names(c: Context) -> dict[int, str]:
     """The committees the account's scope sees: compound id → name."""
     with connect(c) as con:
-        return {cm.id: cm.name for cm in committees.from_register(con)}
+        return {cm.id: cm.name for cm in committees.from_history(con)}
 
 
 @_cached

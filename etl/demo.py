@@ -151,6 +151,30 @@ def _write_areas(con: sa.Connection, demo: synthetic.Demo) -> None:
         )
 
 
+HISTORY_COLUMNS = ["compound_id", "kind", "on_date", "sets", "mode", "firm_id", "competent_dept",
+                   "owners_committee", "term_end", "doc_no", "note", "source", "recorded_by",
+                   "synthetic"]
+
+
+def _write_history(con: sa.Connection, demo: synthetic.Demo, as_of: dt.date,
+                   rng: np.random.Generator) -> None:
+    """The compounds' management history and the hazards' rectification steps (COPY).
+
+    The database folds them into the compounds' and hazards' current state as they
+    arrive (the triggers of migration 0014); the generator ends each history in the
+    state the demo gave the compound or hazard.
+    """
+    street_of = {int(i): str(s) for i, s in con.execute(
+        sa.text("SELECT id, street_code FROM compounds WHERE street_code IS NOT NULL"))}
+    events = synthetic.make_compound_history(demo.compounds, demo.streets, street_of, as_of, rng)
+    events["synthetic"] = True
+    copy_rows(con, "compound_events", HISTORY_COLUMNS, events)
+    steps = synthetic.make_hazard_history(demo.hazards, as_of, rng)
+    steps["source"], steps["synthetic"] = "demo", True
+    copy_rows(con, "hazard_events", ["hazard_id", "kind", "on_date", "note", "recorded_by",
+                                     "source", "synthetic"], steps)
+
+
 CASE_STAGE_COLUMNS = [
     "id",
     "channel",
@@ -313,6 +337,7 @@ def build(
         reference.load(con)
         con.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         _write_areas(con, demo)
+        _write_history(con, demo, as_of, np.random.default_rng(seed + 2))
         _write_cases(con, cases, say)
         meta = dataset_meta(demo, seed=seed, n_cases=n_cases, as_of=as_of)
         con.execute(

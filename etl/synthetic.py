@@ -1700,6 +1700,164 @@ def to_export(cases: pd.DataFrame, compounds: gpd.GeoDataFrame,
     })
 
 
+# --- management and rectification histories (issue 9) -------------------------------------
+
+#: Notes a street office writes with a record, per kind.
+HISTORY_NOTES = {
+    "takeover": ("无物业、无主管部门、无业主组织，经街道党工委会议研究决定托管",
+                 "由社区代管，街道物业办统筹保洁、秩序维护"),
+    "firm_in": ("经业主大会表决选聘物业服务企业", "街道引导，公开选聘物业服务企业进驻"),
+    "firm_out": ("物业服务合同期满，企业撤场，已完成交接", "物业服务企业退出，街道启动应急管理"),
+    "owners_self": ("业主大会决定实行业主自管",),
+    "committee_formed": ("首次业主大会会议选举产生业主委员会", "在社区指导下成立业主大会"),
+    "committee_renewed": ("业主大会换届选举", "业委会任期届满，依法完成换届"),
+    "mgmt_committee": ("暂不具备成立业主大会条件，由街道组建物业管理委员会",),
+}
+
+
+def _day_between(rng: np.random.Generator, first: dt.date, last: dt.date) -> dt.date:
+    """A day from ``first`` to ``last`` (``first`` when the range is empty)."""
+    span = (last - first).days
+    return first + dt.timedelta(days=int(rng.integers(0, span + 1)) if span > 0 else 0)
+
+
+def _years(d: dt.date, n: int) -> dt.date:
+    return d.replace(year=d.year + n, day=min(d.day, 28) if d.month == 2 else d.day)
+
+
+def make_compound_history(compounds: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
+                          street_of: dict[int, str], as_of: dt.date,
+                          rng: np.random.Generator) -> pd.DataFrame:
+    """A plausible history of every compound's management, ending in the state it has.
+
+    Each compound is first registered (名录登记, dated at the end of its build year,
+    at most ten years back and before the demo year) in the state it had then;
+    later records bring it to the state :func:`make_compounds` gave it
+    (``street_of``: each compound's street office, as assigned in the database):
+    takeovers by the street office (about
+    two in five of them in the demo year, the year up to ``as_of``), firms brought
+    into compounds that were 三无 or taken over, firms leaving (a compound becomes
+    三无 again), committees formed, renewed or past their term without renewal, and
+    a few 物业管理委员会 that select a firm. Every state of the pages shows.
+
+    Returns one row per event: ``compound_id, kind, on_date, sets, mode, firm_id,
+    competent_dept, owners_committee, term_end, doc_no, note, source, recorded_by``
+    (registrations have ``source`` register, the rest demo).
+    """
+    year_start = as_of - dt.timedelta(days=364)
+    oldest = as_of - dt.timedelta(days=3652)
+    short = {r.code: r.name.removesuffix("街道").removesuffix("镇") for r in streets.itertuples()}
+    names = dict(zip(streets.code, streets.name, strict=True))
+    rows: list[dict[str, object]] = []
+    seq = {"n": 0}
+
+    def doc(street: str | None, kind: str, on: dt.date) -> str | None:
+        if kind not in ("takeover", "mgmt_committee", "firm_in") or street is None:
+            return None
+        seq["n"] += 1
+        return f"凯{short.get(street, '')}物〔{on.year}〕{seq['n']}号"
+
+    def add(cid: int, kind: str, on: dt.date, street: str | None, **kw: object) -> None:
+        note = HISTORY_NOTES.get(kind)
+        rows.append({
+            "compound_id": cid, "kind": kind, "on_date": on, "sets": None, "mode": None,
+            "firm_id": None, "competent_dept": None, "owners_committee": None,
+            "term_end": None, "doc_no": doc(street, kind, on),
+            "note": None if note is None else str(rng.choice(note)), "source": "demo",
+            "recorded_by": f"演示-{names.get(street or '', '住建局')}", **kw})
+
+    firm_ids = compounds["firm_id"].dropna().astype(int).unique()
+    for r in compounds.itertuples():
+        cid = int(r.id)
+        street = street_of.get(cid)
+        registered = min(max(dt.date(int(r.build_year), 12, 31), oldest),
+                         year_start - dt.timedelta(days=90))
+        mode, firm = str(r.management_mode), None if r.firm_id is None else int(r.firm_id)
+        committee = str(r.owners_committee)
+        dept = r.competent_dept if isinstance(r.competent_dept, str) else None
+        u = rng.random()
+        late = registered + dt.timedelta(days=60)
+        in_year = max(year_start, late)
+        # management: the state at registration, then what brought it to today's
+        start_mode, start_firm = mode, firm
+        steps: list[tuple[str, dt.date, dict[str, object]]] = []
+        if mode == "street_custody":
+            start_mode = "none"
+            when = (_day_between(rng, in_year, as_of) if u < 0.4
+                    else _day_between(rng, late, year_start - dt.timedelta(days=1)))
+            steps.append(("takeover", when, {}))
+        elif mode == "none" and u < 0.2 and len(firm_ids):
+            start_mode, start_firm = "property_firm", int(rng.choice(firm_ids))
+            steps.append(("firm_out", _day_between(rng, in_year, as_of), {}))
+        elif mode == "property_firm" and u < 0.04:
+            when = _day_between(rng, in_year, as_of)
+            start_mode, start_firm = "none", None
+            if u < 0.015:  # taken over first, a firm found later
+                start_mode = "none"
+                steps.append(("takeover", _day_between(rng, late, year_start), {}))
+            if u < 0.012 and committee != "established":  # a 物管会 selected the firm
+                steps.append(("mgmt_committee", when - dt.timedelta(days=int(rng.integers(20, 90))),
+                              {"term_end": _years(when, 3)}))
+            steps.append(("firm_in", when, {"firm_id": firm}))
+        # owners' organisation
+        c_start = committee if committee != "established" else "none"
+        if committee == "established":
+            formed = _day_between(rng, registered, as_of - dt.timedelta(days=30))
+            if mode == "owners_self" and u > 0.7:
+                formed = _day_between(rng, in_year, as_of - dt.timedelta(days=30))
+                start_mode = "none"  # owners formed a committee and manage themselves since
+                steps.append(("owners_self", formed + dt.timedelta(days=15), {}))
+            steps.append(("committee_formed", formed, {"term_end": _years(formed, 5)}))
+            end = _years(formed, 5)
+            while end < as_of and rng.random() < 0.6:
+                renewed = _day_between(rng, end - dt.timedelta(days=60),
+                                       min(end + dt.timedelta(days=120), as_of))
+                end = _years(renewed, 5)
+                steps.append(("committee_renewed", renewed, {"term_end": end}))
+        rows.append({
+            "compound_id": cid, "kind": "registered", "on_date": registered,
+            "sets": "{management,dept,committee}", "mode": start_mode, "firm_id": start_firm,
+            "competent_dept": dept, "owners_committee": c_start, "term_end": None,
+            "doc_no": None, "note": None, "source": "register", "recorded_by": None})
+        for kind, on, kw in sorted(steps, key=lambda s: s[1]):
+            add(cid, kind, max(on, registered + dt.timedelta(days=1)), street, **kw)
+    out = pd.DataFrame(rows)
+    out["firm_id"] = out["firm_id"].astype("Int64")
+    return out
+
+
+def make_hazard_history(hazards: gpd.GeoDataFrame, as_of: dt.date,
+                        rng: np.random.Generator) -> pd.DataFrame:
+    """Each hazard's rectification steps, ending in the status :func:`make_hazards` gave it.
+
+    Found (待整改); most closed ones were being rectified (整改中) a few days after they
+    were found; some open ones past their deadline were marked 逾期未整改 at a later
+    inspection. Returns ``hazard_id, kind, on_date, note, recorded_by``.
+    """
+    rows: list[dict[str, object]] = []
+    by = {"fire": "演示-消防救援大队", "elevator": "演示-市场监管局", "security": "演示-公安"}
+    for h in hazards.itertuples():
+        hid, found, due = int(h.id), h.found_on, h.due_on
+        rows.append({"hazard_id": hid, "kind": "open", "on_date": found, "note": None,
+                     "recorded_by": by[h.theme]})
+        end = h.closed_on if h.status == "closed" else as_of
+        if h.status == "rectifying" or (h.status == "closed" and (end - found).days >= 2
+                                        and rng.random() < 0.8):
+            last = end if h.status == "rectifying" else end - dt.timedelta(days=1)
+            rows.append({"hazard_id": hid, "kind": "rectifying",
+                         "on_date": _day_between(rng, min(found + dt.timedelta(days=1), last),
+                                                 min(last, found + dt.timedelta(days=7))),
+                         "note": "已责令整改，正在整改", "recorded_by": by[h.theme]})
+        if h.status == "closed":
+            rows.append({"hazard_id": hid, "kind": "closed", "on_date": h.closed_on,
+                         "note": "复查合格，隐患已消除", "recorded_by": by[h.theme]})
+        elif due < as_of - dt.timedelta(days=3) and rng.random() < 0.5:
+            rows.append({"hazard_id": hid, "kind": "overdue",
+                         "on_date": _day_between(rng, due + dt.timedelta(days=1), as_of),
+                         "note": "复查未整改，已逾期", "recorded_by": by[h.theme]})
+    return pd.DataFrame(rows)
+
+
 # --- the firms' conduct in their cases, and the credit records that follow ----------------
 
 def apply_firm_conduct(demo: Demo, cases: pd.DataFrame, as_of: dt.date,

@@ -9,14 +9,16 @@ scoring. Two halves:
   per quarter, whether it met and whether its term had run out without
   renewal (:func:`governance`), and turn that and the case counts into the
   :class:`~geo.credit_model.Facts` the model scores (:func:`facts`);
-- **the source** (:func:`from_register`): what the database holds today. The
-  compound register only says whether a compound has an established committee
-  (``compounds.owners_committee = 'established'``), with no dates and no
-  meetings, so each such compound is one committee (its id is the compound's),
-  its terms and meetings are unknown, and the model's duty lines say
-  "资料缺失，不计分". Issue 9's dated management history (formation, terms,
-  renewals) replaces :func:`from_register`: build :class:`Committee` rows with
-  ``terms`` and ``meetings`` from it, and nothing else changes.
+- **the source** (:func:`from_history`): the compounds whose current state
+  (folded from their management history, ``compound_events``, see
+  :mod:`geo.history`) has an elected committee, by the one condition
+  :func:`geo.measures.committee_formed` that the progress pages, the owners'
+  committee list and the coverage figures use too. Each such compound is one
+  committee (its id is the compound's). Its terms are the dated formations and
+  renewals (成立业主大会/业主委员会, 业委会换届, each with its term's end) since
+  the compound last had no elected committee; a committee known only from a
+  register statement has unknown terms, and meetings are not recorded yet, so
+  the model's duty lines say "资料缺失，不计分" for what is unknown.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from geo import credit_counts
+from geo import credit_counts, measures
 from geo.credit_model import Event, Facts, Model, Period
 
 #: The compounds of each committee (``subject_id, compound_id, households``).
-ATTRIBUTION = """
+ATTRIBUTION = f"""
 SELECT x.id AS subject_id, x.id AS compound_id, coalesce(x.households, 0) AS households
-FROM compounds x WHERE x.owners_committee = 'established'
+FROM compounds x WHERE {measures.committee_formed("x")}
 """
 
 
@@ -112,22 +114,45 @@ def facts(committees: Sequence[Committee], counts: Mapping[tuple[int, Period], M
 
 # --- the source: what the database holds today --------------------------------------------
 
-def from_register(con: sa.Connection) -> list[Committee]:
-    """The committees the compound register knows (one per compound with an established
-    committee; terms and meetings unknown)."""
-    rows = con.execute(sa.text("""
+#: The terms of the committees in office: formations and renewals (with their term's end)
+#: after the last event that left the compound without an elected committee, in the order
+#: the history folds them (undated register statements first, then by date, then recorded).
+_TERMS = f"""
+WITH ev AS (
+    SELECT e.id, e.compound_id, e.kind, e.on_date, e.term_end,
+           count(*) FILTER (WHERE e.owners_committee IS DISTINCT FROM 'established') OVER (
+               PARTITION BY e.compound_id ORDER BY e.on_date DESC NULLS LAST, e.id DESC
+               ROWS UNBOUNDED PRECEDING) AS ended_after
+    FROM compound_events e JOIN compounds x ON x.id = e.compound_id
+    WHERE e.applied AND 'committee' = ANY (e.sets) AND {measures.committee_formed("x")}
+)
+SELECT compound_id, on_date, term_end FROM ev
+WHERE ended_after = 0 AND kind IN ('committee_formed', 'committee_renewed')
+  AND on_date IS NOT NULL AND term_end IS NOT NULL
+ORDER BY compound_id, on_date, id
+"""
+
+
+def from_history(con: sa.Connection) -> list[Committee]:
+    """The committees in office (one per compound whose current state has an elected
+    committee), with their terms from the management history (``None``: none dated)."""
+    terms: dict[int, list[Term]] = {}
+    for r in con.execute(sa.text(_TERMS)):
+        terms.setdefault(int(r.compound_id), []).append(Term(r.on_date, r.term_end))
+    rows = con.execute(sa.text(f"""
         SELECT x.id, x.name, coalesce(x.households, 0) AS households, x.street_code,
                x.community_id
-        FROM compounds x WHERE x.owners_committee = 'established' ORDER BY x.id
+        FROM compounds x WHERE {measures.committee_formed("x")} ORDER BY x.id
     """)).all()
     return [Committee(int(r.id), int(r.id), f"{r.name}业主委员会", int(r.households),
-                      r.street_code, r.community_id) for r in rows]
+                      r.street_code, r.community_id,
+                      tuple(terms[r.id]) if r.id in terms else None) for r in rows]
 
 
 def load_facts(con: sa.Connection, model: Model, periods: Sequence[Period],
                cutoff: dt.date) -> tuple[list[Committee], dict[tuple[int, Period], Facts]]:
     """The committees and their facts for ``periods`` from the database."""
-    committees = from_register(con)
+    committees = from_history(con)
     counts = credit_counts.case_counts(con, ATTRIBUTION, {}, model.categories, periods, cutoff)
     return committees, facts(committees, counts, periods, cutoff,
                              credit_counts.events(con, "committee"))
@@ -136,5 +161,5 @@ def load_facts(con: sa.Connection, model: Model, periods: Sequence[Period],
 def exists(con: sa.Connection, committee_id: int) -> bool:
     """Whether ``committee_id`` is a committee the source knows."""
     return bool(con.execute(sa.text(
-        "SELECT 1 FROM compounds WHERE id = :i AND owners_committee = 'established'"),
+        f"SELECT 1 FROM compounds x WHERE x.id = :i AND {measures.committee_formed('x')}"),
         {"i": committee_id}).first())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from geo import datafiles
+from geo import datafiles, measures
 from geo.models import MANAGEMENT_MODES
 
 
@@ -51,9 +51,18 @@ def classes() -> tuple[ManagementClass, ...]:
 
 
 def class_sql(a: str = "x") -> str:
-    """SQL: the class key of compound ``a`` (``NULL`` if no class matches)."""
-    whens = []
+    """SQL: the class key of compound ``a`` (``NULL`` if no class matches).
+
+    A class of 三无 compounds not in custody (``sanwu`` true, mode ``none``) is
+    :func:`geo.measures.sanwu_untaken` and is tried first: a 三无 compound whose
+    record says 业主自管 without any owners' organisation is still 三无，未托管 here,
+    as on the progress pages and the worklist (one definition).
+    """
+    whens: list[str] = []
     for c in classes():
+        if c.sanwu and c.management_mode == "none":
+            whens.insert(0, f"WHEN {measures.sanwu_untaken(a)} THEN '{c.key}'")
+            continue
         cond = f"{a}.management_mode = '{c.management_mode}'"
         if c.sanwu is not None:
             cond += f" AND {'' if c.sanwu else 'NOT '}{a}.is_sanwu"
@@ -100,8 +109,7 @@ def gaps(con: sa.Connection, level: str = "street", street: str | None = None) -
                count(*) FILTER (WHERE k.cls NOT IN ({prof}) OR k.cls IS NULL) AS gap_compounds,
                coalesce(sum(k.hh) FILTER (WHERE k.cls NOT IN ({prof}) OR k.cls IS NULL), 0)
                    AS gap_households,
-               count(*) FILTER (WHERE k.is_sanwu AND k.management_mode = 'street_custody')
-                   AS sanwu_custody
+               count(*) FILTER (WHERE {measures.sanwu_in_custody('k')}) AS sanwu_custody
         FROM k LEFT JOIN streets s ON s.code = k.street_code
         LEFT JOIN communities m ON m.id = k.community_id
         WHERE {key.replace("x.", "k.")} IS NOT NULL

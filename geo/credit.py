@@ -20,8 +20,11 @@ module brings the facts to it and keeps the history:
 - :func:`lists` is what the joint meeting's briefing reads: the current red
   and black lists with the decision behind each entry.
 
-Which compounds a firm answers for is :data:`FIRM_ATTRIBUTION` (today the
-register's ``compounds.firm_id``); committees come from :mod:`geo.committees`.
+Which compounds a firm answers for is :data:`FIRM_ATTRIBUTION`: the firm
+currently serving each compound, ``compounds.firm_id``, which the database folds
+from the compound's management history (``compound_events``: the register's
+statements and the street offices' records, see :mod:`geo.history`), as every
+page reads it; committees come from :mod:`geo.committees`, from the same history.
 Evaluate as the owner or under a city-wide scope: a street's scope sees part
 of a firm's cases.
 """

@@ -293,3 +293,117 @@ def cutoff_day(con: sa.Connection) -> dt.date:
     if row[1] is not None:
         return min(row[1].astimezone(TZ).date(), now)
     return now
+
+
+# --- progress of the street offices' work (issue 9) -----------------------------------------
+#
+# Conditions over a compound's state on a day (a row of ``compound_states_on`` joined to
+# ``compounds`` for the households, alias ``s``) and over hazards (alias ``h``) for a period
+# whose first and last days are the bind parameters ``:p_start`` and ``:p_end``. The
+# committee threshold is ``:committee_min`` (data/reference/governance.toml).
+
+#: Bind parameter names of a progress period and of the committee threshold.
+P_START, P_END, COMMITTEE_MIN = "p_start", "p_end", "committee_min"
+#: Owners' organisations (``compounds.owners_committee``): an elected committee, or the
+#: 物业管理委员会 a street office forms where none can be elected.
+ORGANISATIONS = ("established", "mgmt_committee")
+
+
+def sanwu(a: str = "s") -> str:
+    """SQL: 三无 (no firm, no competent department, no owners' organisation)."""
+    return f"{a}.is_sanwu"
+
+
+def sanwu_in_custody(a: str = "s") -> str:
+    """SQL: 三无，已托管: 三无 but taken over by its street office (the progress)."""
+    return f"({a}.is_sanwu AND {a}.management_mode = 'street_custody')"
+
+
+def sanwu_untaken(a: str = "s") -> str:
+    """SQL: 三无，未托管: 三无 and nobody manages it (the work still to do)."""
+    return f"({a}.is_sanwu AND {a}.management_mode <> 'street_custody')"
+
+
+def committee_eligible(a: str = "s") -> str:
+    """SQL: a compound that should have an owners' committee (households at the threshold)."""
+    return f"(coalesce({a}.households, 0) >= :{COMMITTEE_MIN})"
+
+
+def committee_formed(a: str = "s") -> str:
+    """SQL: an owners' assembly and committee has been formed (业委会)."""
+    return f"({a}.owners_committee = 'established')"
+
+
+def committee_overdue(a: str = "s", day: str = f":{P_END}") -> str:
+    """SQL: 到期未换届: the committee's term ended before ``day`` and no renewal is recorded."""
+    return f"({committee_formed(a)} AND {a}.committee_term_end < {day})"
+
+
+def committee_missing(a: str = "s") -> str:
+    """SQL: 应建未建: should have a committee, has neither one nor a 物业管理委员会."""
+    return f"({committee_eligible(a)} AND {a}.owners_committee NOT IN {_in(ORGANISATIONS)})"
+
+
+def hazard_found_in_period(a: str = "h") -> str:
+    """SQL: found in the period."""
+    return f"({a}.found_on BETWEEN :{P_START} AND :{P_END})"
+
+
+def hazard_closed_on_time(a: str = "h") -> str:
+    """SQL: 按期整改: rectified by its deadline (and by the period's end)."""
+    return (f"({a}.closed_on IS NOT NULL AND {a}.closed_on <= {a}.due_on "
+            f"AND {a}.closed_on <= :{P_END})")
+
+
+def hazard_late(a: str = "h") -> str:
+    """SQL: 逾期: the deadline passed before the period's end without the hazard rectified
+    by then (rectified later, or not at all)."""
+    return f"({a}.due_on < :{P_END} AND NOT coalesce({a}.closed_on <= {a}.due_on, false))"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress figure: its key, Chinese label and Chinese definition."""
+
+    key: str
+    label: str
+    definition: str
+
+
+#: Every progress figure, in the order pages show them ({min} is the committee threshold).
+PROGRESS: tuple[Progress, ...] = (
+    Progress("sanwu_start", "期初三无", "期初三无：时段开始前一日为三无（无物业服务企业、"
+             "无主管部门、无业主组织）的小区数，含已由街道托管的"),
+    Progress("taken_over", "期内托管", "期内托管：时段内记录“街道托管”的小区数"),
+    Progress("left_sanwu", "期内脱离三无", "期内脱离三无：期初为三无、期末不再是三无的小区数"
+             "（引入物业服务企业、成立业主组织或明确主管部门）"),
+    Progress("sanwu_end", "期末三无", "期末三无：时段最后一日为三无的小区数"),
+    Progress("untaken_end", "三无未托管", "三无，未托管：期末为三无、且未由街道托管的小区数，"
+             "是仍待开展的工作"),
+    Progress("custody_end", "三无已托管", "三无，已托管：期末为三无、已由街道托管的小区数，"
+             "是工作进展（托管不改变三无身份）"),
+    Progress("eligible", "应建业委会", "应建业委会：期末户数不少于 {min} 户的小区数"),
+    Progress("committees", "已建业委会", "已建业委会：应建业委会的小区中，期末已成立业主大会/"
+             "业主委员会的小区数"),
+    Progress("committee_rate", "业委会组建率", "业委会组建率 = 已建业委会 ÷ 应建业委会"),
+    Progress("committee_overdue", "到期未换届", "到期未换届：期末业委会任期已届满、尚未记录"
+             "换届的小区数"),
+    Progress("committee_missing", "应建未建", "应建未建：户数达到 {min} 户、期末既无业委会"
+             "也无物业管理委员会的小区数"),
+    Progress("hazards_found", "期内发现隐患", "期内发现隐患：发现日期在时段内的隐患数"),
+    Progress("hazards_on_time", "按期整改", "按期整改：期内发现、在整改期限内（且不晚于期末）"
+             "整改完成的隐患数"),
+    Progress("hazards_late", "隐患逾期", "隐患逾期：期内发现、整改期限在期末前已过而未按期"
+             "整改完成的隐患数（含逾期后才整改完成的）"),
+)
+PROGRESS_BY_KEY: dict[str, Progress] = {p.key: p for p in PROGRESS}
+
+
+def progress_definitions(committee_min: int) -> list[str]:
+    """Every progress figure's written definition, with the committee threshold filled in."""
+    return [p.definition.format(min=committee_min) for p in PROGRESS]
+
+
+def progress_params(start: dt.date, end: dt.date, committee_min: int) -> dict[str, Any]:
+    """Bind parameters of the progress conditions for the period ``start``–``end``."""
+    return {P_START: start, P_END: end, COMMITTEE_MIN: committee_min}

@@ -57,7 +57,8 @@ MANAGEMENT_MODES = {
     "street_custody": "街道托管",
     "none": "无人管理",
 }
-OWNERS_COMMITTEE = {"established": "已成立业委会", "preparing": "筹备中", "none": "无业主组织"}
+OWNERS_COMMITTEE = {"established": "已成立业委会", "preparing": "筹备中",
+                    "mgmt_committee": "物业管理委员会", "none": "无业主组织"}
 CHANNELS = {"12345": "12345热线", "mailbox": "市长信箱", "petition": "信访"}
 LEVELS = {"community": "社区", "street": "街道", "city": "市级"}
 STATUSES = {
@@ -71,7 +72,8 @@ OPEN_STATUSES = ("received", "in_progress", "reopened")
 CLOSED_STATUSES = ("closed", "visited")
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
 HAZARD_THEMES = {"fire": "消防安全", "elevator": "电梯安全", "security": "治安秩序"}
-HAZARD_STATUSES = {"open": "待整改", "rectifying": "整改中", "closed": "已整改"}
+HAZARD_STATUSES = {"open": "待整改", "rectifying": "整改中", "closed": "已整改",
+                   "overdue": "逾期未整改"}
 LOCATED_BY = {
     "coordinates": "坐标",
     "compound_name": "小区名称",
@@ -155,7 +157,7 @@ compounds = Table(
     Column("floors", SmallInteger, comment="最高楼层"),
     Column("management_mode", String(16), nullable=False, server_default="none"),
     Column("firm_id", Integer, ForeignKey("property_firms.id", ondelete="SET NULL"), index=True),
-    Column("owners_committee", String(12), nullable=False, server_default="none"),
+    Column("owners_committee", String(16), nullable=False, server_default="none"),
     Column("competent_dept", Text, comment="主管部门（单位自管小区的产权单位等）"),
     Column("street_code", String(12), ForeignKey("streets.code"), index=True),
     Column("community_id", Integer, ForeignKey("communities.id", ondelete="SET NULL"), index=True),
@@ -164,8 +166,8 @@ compounds = Table(
     Column(
         "is_sanwu",
         Boolean,
-        Computed("firm_id IS NULL AND competent_dept IS NULL AND owners_committee = 'none'",
-                 persisted=True),
+        # one definition, in SQL, shared with compound_states_on (migration 0014)
+        Computed("propmap_sanwu(firm_id, competent_dept, owners_committee)", persisted=True),
         comment="三无小区：无物业服务企业、无主管部门、无业主组织",
     ),
     CheckConstraint(_in("management_mode", MANAGEMENT_MODES), name="management_mode"),
@@ -296,7 +298,8 @@ dataset_meta = Table(
 
 from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
 
-IMPORT_KINDS = {"cases": "工单", "compounds": "小区名录", "boundaries": "辖区边界"}
+IMPORT_KINDS = {"cases": "工单", "compounds": "小区名录", "boundaries": "辖区边界",
+                "hazards": "隐患检查记录", "worklist": "工作清单回传"}
 CATEGORY_BY = {"name": "按类别名", "keywords": "按内容关键词", "default": "其他"}
 
 imports = Table(
@@ -647,3 +650,108 @@ party_building = Table(
     CheckConstraint("source IN ('dashboard', 'import', 'demo', 'migration')", name="source"),
     comment="党建情况（红色物业）：党组织与群团组织（只追加，当前为最新一条）",
 )
+# --- Management history and rectification (migration 0014) ---------------------------
+
+#: What a street office (or the register) can record about a compound's management.
+COMPOUND_EVENT_KINDS = {
+    "registered": "名录登记",
+    "takeover": "街道托管",
+    "firm_in": "引入物业服务企业",
+    "owners_self": "业主自管",
+    "work_unit": "单位自管",
+    "committee_formed": "成立业主大会/业主委员会",
+    "committee_renewed": "业委会换届",
+    "mgmt_committee": "成立物业管理委员会",
+    "firm_out": "退出/撤场",
+}
+#: Where a record came from.
+EVENT_SOURCES = {
+    "dashboard": "看板", "cli": "命令行", "worklist": "清单回传", "register": "名录导入",
+    "inspection": "检查记录导入", "demo": "演示数据",
+}
+#: The parts of a compound's state an event may set (see geo.history).
+EVENT_GROUPS = {"management": "管理方式与物业企业", "dept": "主管部门", "committee": "业主组织"}
+#: How the precedence decided a register statement that disagreed with a street's record.
+EVENT_CONFLICTS = {"kept_record": "名录较旧，保留街道记录（名录未生效）",
+                   "overrode_record": "名录较新，已覆盖街道记录"}
+#: A hazard event is the status it leaves the hazard in.
+HAZARD_EVENT_KINDS = {"open": "发现（待整改）", "rectifying": "开始整改", "closed": "整改完成",
+                      "overdue": "逾期未整改"}
+
+compounds.append_column(Column("mode_since", Date, comment="现管理方式自何日起（由管理记录推导）"))
+compounds.append_column(Column("committee_since", Date,
+                               comment="业主组织成立或最近换届日期（由管理记录推导）"))
+compounds.append_column(Column("committee_term_end", Date,
+                               comment="本届业委会（物管会）任期届满日期（由管理记录推导）"))
+hazards.append_column(Column("source_no", Text, comment="检查记录中的隐患编号（同一类别内唯一）"))
+hazards.append_column(Column("found_by", Text, comment="检查单位"))
+hazards.append_column(Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")))
+Index("uq_hazards_theme_source_no", hazards.c.theme, hazards.c.source_no, unique=True,
+      postgresql_where=hazards.c.source_no.isnot(None))
+
+record_permissions = Table(
+    "record_permissions",
+    metadata,
+    Column("account_kind", String(12), primary_key=True),
+    Column("target", String(10), primary_key=True),
+    Column("event_kind", String(20), primary_key=True),
+    CheckConstraint("target IN ('compound', 'hazard')", name="target"),
+    comment="哪类账号可以记录哪类事项（data/reference/record-permissions.csv）",
+)
+
+compound_events = Table(
+    "compound_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("compound_id", Integer, ForeignKey("compounds.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("on_date", Date, comment="事项日期；名录登记可为空（日期不详，早于一切）"),
+    Column("sets", ARRAY(String(12)), nullable=False, server_default="{}",
+           comment="本事项确定的状态：management / dept / committee"),
+    Column("mode", String(16)),
+    Column("firm_id", Integer, ForeignKey("property_firms.id")),
+    Column("competent_dept", Text),
+    Column("owners_committee", String(16)),
+    Column("term_end", Date, comment="业委会（物管会）本届任期届满日期"),
+    Column("doc_no", Text, comment="文号"),
+    Column("note", Text),
+    Column("source", String(12), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("recorded_by", Text, comment="记录人（账号名）"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False,
+           server_default=text("clock_timestamp()")),
+    Column("applied", Boolean, nullable=False, server_default="true",
+           comment="是否生效：名录与较新的街道记录不一致时不生效，留待核对"),
+    Column("conflict", String(16),
+           comment="kept_record 名录较旧，保留街道记录 / overrode_record 名录较新，覆盖街道记录"),
+    Column("conflict_event_id", BigInteger, ForeignKey("compound_events.id")),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint(_in("kind", COMPOUND_EVENT_KINDS), name="kind"),
+    CheckConstraint(_in("source", EVENT_SOURCES), name="source"),
+    CheckConstraint("applied OR conflict = 'kept_record'", name="unapplied_is_conflict"),
+    comment="小区管理记录（只追加，不改写）：托管、引入物业、业委会成立与换届、撤场、名录登记",
+)
+Index("ix_compound_events_compound", compound_events.c.compound_id, compound_events.c.on_date,
+      compound_events.c.id)
+
+hazard_events = Table(
+    "hazard_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("hazard_id", Integer, ForeignKey("hazards.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(12), nullable=False, comment="记录后的整改状态"),
+    Column("on_date", Date, nullable=False),
+    Column("note", Text),
+    Column("source", String(12), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("recorded_by", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False,
+           server_default=text("clock_timestamp()")),
+    Column("synthetic", Boolean, nullable=False, server_default="false"),
+    CheckConstraint(_in("kind", HAZARD_EVENT_KINDS), name="kind"),
+    CheckConstraint(_in("source", EVENT_SOURCES), name="source"),
+    comment="隐患整改记录（只追加，不改写）：发现、整改中、已整改、逾期未整改",
+)
+Index("ix_hazard_events_hazard", hazard_events.c.hazard_id, hazard_events.c.on_date,
+      hazard_events.c.id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import tomllib
 from typing import Any
 
 import numpy as np
@@ -153,8 +154,20 @@ def department_themes() -> list[dict[str, str]]:
     return _rows("department-themes.csv")
 
 
+def record_permissions() -> list[dict[str, str]]:
+    """Which kind of account may record which event (``record-permissions.csv``)."""
+    return [{k: r[k] for k in ("account_kind", "target", "event_kind")}
+            for r in _rows("record-permissions.csv")]
+
+
+def governance() -> dict[str, Any]:
+    """Thresholds of the progress figures (``governance.toml``)."""
+    with open(DATA / "governance.toml", "rb") as f:
+        return tomllib.load(f)
+
+
 def load(con: sa.Connection) -> None:
-    """Upsert departments, categories and department themes from the reference CSVs."""
+    """Upsert departments, categories, department themes and record permissions."""
     con.execute(
         sa.text(
             "INSERT INTO departments (code, name, policy_item) VALUES (:code, :name, :policy_item) "
@@ -183,3 +196,9 @@ def load(con: sa.Connection) -> None:
                     {"d": [r["dept"] for r in themes], "t": [r["theme"] for r in themes]})
         con.execute(sa.text("INSERT INTO department_themes (dept, theme) VALUES (:dept, :theme) "
                             "ON CONFLICT DO NOTHING"), themes)
+    if con.execute(sa.text("SELECT to_regclass('record_permissions')")).scalar():
+        # the whole list is replaced: a right taken out of the file is taken away
+        con.execute(sa.text("DELETE FROM record_permissions"))
+        con.execute(sa.text("INSERT INTO record_permissions (account_kind, target, event_kind) "
+                            "VALUES (:account_kind, :target, :event_kind)"),
+                    record_permissions())

@@ -19,7 +19,7 @@ apostrophe is added, as OWASP recommends.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 #: First characters that make a spreadsheet read a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -60,8 +61,13 @@ def _as_text(cell: Cell) -> None:
     cell.quotePrefix = True
 
 
-def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = ()) -> bytes:
-    """An .xlsx with one sheet per (title, table), headers bold and frozen, and a 说明 sheet."""
+def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = (), *,
+             choices: Mapping[str, Sequence[str]] | None = None) -> bytes:
+    """An .xlsx with one sheet per (title, table), headers bold and frozen, and a 说明 sheet.
+
+    ``choices`` maps a column header to the values a clerk may pick in it: those
+    cells get a drop-down list (Excel's data validation) of the values.
+    """
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
     for title, df in sheets:
@@ -80,6 +86,13 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
             cell.fill = PatternFill("solid", fgColor="305496")
             cell.alignment = Alignment(horizontal="center", vertical="center")
         ws.freeze_panes = "A2"
+        for header, values in (choices or {}).items():
+            if header in df.columns:
+                letter = get_column_letter(list(df.columns).index(header) + 1)
+                dv = DataValidation(type="list", allow_blank=True,
+                                    formula1='"' + ",".join(values) + '"')
+                dv.add(f"{letter}2:{letter}{max(len(df), 1) + 1}")
+                ws.add_data_validation(dv)
         for i, col in enumerate(df.columns, start=1):
             width = max([len(str(col)) * 2] + [len(str(v)) * 1.6 for v in df.iloc[:200, i - 1]])
             ws.column_dimensions[get_column_letter(i)].width = min(max(8, width + 2), 50)

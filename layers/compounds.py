@@ -7,6 +7,7 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
+from geo.history import CUSTODY
 from geo.models import MANAGEMENT_MODES
 from layers import facts, style
 from layers.base import Layer, LayerData, features, simplified
@@ -42,13 +43,15 @@ def render(data: LayerData, *, selected: int | None = None, **_: Any) -> folium.
     compound (the one whose card is open) ringed in black and yellow."""
     for ft in data.features:
         p = ft["properties"]
-        p["mode_label"] = "三无小区" if p["sanwu"] else MANAGEMENT_MODES.get(p["mode"], p["mode"])
+        p["mode_label"] = (CUSTODY["custody" if p["mode"] == "street_custody" else "untaken"]
+                           if p["sanwu"] else MANAGEMENT_MODES.get(p["mode"], p["mode"]))
     fg = folium.FeatureGroup(name="小区", show=True)
 
     def _style(feat: dict[str, Any]) -> dict[str, Any]:
         p = feat["properties"]
         if p["sanwu"]:
-            return {"fillColor": style.SANWU_COLOR, "fillOpacity": 0.85, "color": "#000000",
+            fill = style.SANWU_CUSTODY_COLOR if p["mode"] == "street_custody" else style.SANWU_COLOR
+            return {"fillColor": fill, "fillOpacity": 0.85, "color": "#000000",
                     "weight": 2.5}
         return {"fillColor": style.MODE_COLORS.get(p["mode"], style.NO_DATA), "fillOpacity": 0.7,
                 "color": "#222222", "weight": 1}
@@ -68,10 +71,12 @@ def render(data: LayerData, *, selected: int | None = None, **_: Any) -> folium.
         folium.GeoJson(
             {"type": "FeatureCollection", "features": dots}, name="sanwu_dots",
             marker=folium.CircleMarker(radius=9, fill=True),
-            style_function=lambda _f: {"fillColor": style.SANWU_COLOR, "color": "#000000",
-                                       "weight": 2.5, "fillOpacity": 0.95, "radius": 9},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "households", "pending"],
-                                          aliases=["三无小区", "户数", "待办"],
+            style_function=lambda f: {
+                "fillColor": style.SANWU_CUSTODY_COLOR if f["properties"]["mode"] ==
+                "street_custody" else style.SANWU_COLOR, "color": "#000000", "weight": 2.5,
+                "fillOpacity": 0.95, "radius": 9},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "mode_label", "households", "pending"],
+                                          aliases=["三无小区", "状态", "户数", "待办"],
                                           style="font-size:16px;"),
         ).add_to(fg)
     for ft in data.features:
@@ -93,7 +98,8 @@ def _centre(geom: dict[str, Any]) -> list[float]:
 
 
 def legend(data: LayerData, **_: Any) -> str:
-    items = [(style.SANWU_COLOR, "三无小区")] + [
+    items = [(style.SANWU_COLOR, CUSTODY["untaken"]),
+             (style.SANWU_CUSTODY_COLOR, CUSTODY["custody"])] + [
         (style.MODE_COLORS[k], v) for k, v in MANAGEMENT_MODES.items()]
     return style.swatches("小区管理方式", items)
 

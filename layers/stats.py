@@ -203,7 +203,8 @@ def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str,
     facts = frame(con, """
         SELECT x.id, x.code, x.name, x.address, x.build_year, x.households, x.buildings,
                x.floors, x.management_mode, x.owners_committee, x.competent_dept, x.is_sanwu,
-               x.is_old, x.street_code, s.name AS street, x.community_id, m.name AS community,
+               x.is_old, x.committee_term_end, x.mode_since, x.street_code, s.name AS street,
+               x.community_id, m.name AS community,
                p.name AS firm, p.credit_rating, p.list_status, x.synthetic
         FROM compounds x LEFT JOIN streets s ON s.code = x.street_code
         LEFT JOIN communities m ON m.id = x.community_id

@@ -21,6 +21,8 @@ MODE_COLORS = {
     "none": "#b2abd2",
 }
 SANWU_COLOR = "#c00000"
+#: 三无 compounds their street office has taken over (三无，已托管): still 三无, being managed.
+SANWU_CUSTODY_COLOR = "#ff9f1c"
 THEME_COLORS = {"fire": "#e31a1c", "elevator": "#6a3d9a", "security": "#1f78b4"}
 #: Credit grades, best to worst (ColorBrewer RdYlGn, 6 classes, reversed): an ordered scale
 #: a room can read, where twenty qualitative firm colours could not be told apart.

@@ -21,6 +21,7 @@ from propmap._command import user_errors as _user_errors
 from propmap.cli_accounts import audit_group, user_group
 from propmap.cli_credit import credit_group
 from propmap.cli_intake import import_group, quarantine_group
+from propmap.cli_records import record_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,18 +123,23 @@ def _print_demo_accounts(accounts: list[tuple[str, str, str, str]]) -> None:
 
 @main.command("export")
 @click.argument("layer", type=click.Choice(["streets", "communities", "compounds", "cases",
-                                            "hazards", "firms"]))
+                                            "hazards", "worklist", "firms"]))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
-              default=None, help="文件格式（默认按 --output 的扩展名；firms 只能是 xlsx）")
+              default=None,
+              help="文件格式（默认按 --output 的扩展名；firms、worklist 只能是 xlsx）")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--street", default=None, help="只导出该街道（区划代码）")
+@click.option("--street", default=None, help="只导出该街道（区划代码）；worklist 必填")
 @click.option("--period", default=None,
               help="firms：评价季度，如 2026Q2（默认：最近一个完整季度）")
 @_user_errors
 def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None,
                period: str | None) -> None:
-    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx;
-    ``firms``: every firm's credit score, grade, list status and the parts of its score."""
+    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx.
+
+    ``firms``: every firm's credit score, grade, list status and the parts of its score.
+    ``worklist`` writes a street office's 三无小区清单, the same file as the dashboard's
+    download, with the columns to fill in and upload again (``propmap import worklist``).
+    """
     from etl import export
     from geo import auth
     from propmap.cli_accounts import _operator
@@ -143,15 +149,17 @@ def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None,
     if fmt not in ("geojson", "gpkg", "csv", "xlsx"):
         raise click.BadParameter("请用 --format 指定 geojson、gpkg、csv 或 xlsx，"
                                  "或让 --output 以这些扩展名结尾", param_hint="--format")
+    if period and layer != "firms":
+        raise click.BadParameter("--period 只用于 firms", param_hint="--period")
+    if layer in ("firms", "worklist") and fmt != "xlsx":
+        raise click.BadParameter(f"{layer} 只能导出为 xlsx", param_hint="--format")
     if layer == "firms":
-        if fmt != "xlsx":
-            raise click.BadParameter("firms 只能导出为 xlsx", param_hint="--format")
         if street:
             raise click.BadParameter("信用评价按全市计算，firms 不能按街道导出",
                                      param_hint="--street")
         n = export_firms(output, period)
-    elif period:
-        raise click.BadParameter("--period 只用于 firms", param_hint="--period")
+    elif layer == "worklist":
+        n = _export_worklist(_engine(), street, output)
     else:
         n = export.export(_engine(), layer, fmt, output, street=street)
     with _engine(init=False).begin() as con:
@@ -159,6 +167,30 @@ def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None,
                                    "rows": n, "filters": {"street": street, "period": period}},
                    account=_operator(), role="operator")
     _say(f"已导出 {n:,} 条到 {output}")
+
+
+def _export_worklist(engine: object, street: str | None, output: Path) -> int:
+    """The street office's worklist xlsx (:func:`layers.worklist.workbook`); returns its rows."""
+    import sqlalchemy as sa
+
+    from geo import measures
+    from layers import stats, worklist
+    from layers.filters import Filters
+
+    if not street:
+        raise click.UsageError("导出工作清单须用 --street 指定街道/镇（12 位区划代码）")
+    assert isinstance(engine, sa.Engine)
+    with engine.connect() as con:
+        name = con.execute(sa.text("SELECT name FROM streets WHERE code = :s"),
+                           {"s": street}).scalar()
+        if name is None:
+            raise click.BadParameter(f"没有区划代码为 {street} 的街道/镇", param_hint="--street")
+        f = Filters.year_to(measures.cutoff_day(con), street=street)
+        ranked = worklist.query(con, f)
+        data = worklist.workbook(ranked, street_name=str(name), f=f,
+                                 synthetic=stats.is_synthetic(con))
+    output.write_bytes(data)
+    return len(ranked)
 
 
 @main.command()
@@ -248,6 +280,7 @@ main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")
 main.add_command(user_group, "user")
 main.add_command(audit_group, "audit")
+main.add_command(record_group, "record")
 main.add_command(credit_group, "credit")
 
 from propmap.cli_hotspots import hotspots as hotspots_command  # noqa: E402

@@ -34,7 +34,7 @@ def credit_explain(subject: str, period: str | None, committee: bool) -> None:
     """Print how SUBJECT's credit score was made (a firm's name, part of it, or its id)."""
     import sqlalchemy as sa
 
-    from geo import credit
+    from geo import committees, credit
     from geo.credit_model import LIST_STATUSES, Period, explain
 
     kind = "committee" if committee else "firm"
@@ -42,7 +42,8 @@ def credit_explain(subject: str, period: str | None, committee: bool) -> None:
         if committee:
             row = con.execute(sa.text(
                 "SELECT id FROM compounds WHERE (code = :t OR id::text = :t) "
-                "AND owners_committee = 'established'"), {"t": subject}).first()
+                f"AND id IN (SELECT compound_id FROM ({committees.ATTRIBUTION}) c)"),
+                {"t": subject}).first()
             if row is None:
                 raise credit.CreditInputError(f"没有小区编号为 {subject} 的业主委员会")
             sid = int(row.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -103,16 +104,34 @@ def import_cases_cmd(path: Path, channel: str | None, pairs: tuple[str, ...], dr
 @import_group.command("compounds")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @_map_option
+@click.option("--as-of", "as_of", default=None,
+              help="名录所反映的日期 YYYY-MM-DD（默认今天）：街道在此日及之后的记录不被名录覆盖")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
 @_user_errors
-def import_compounds_cmd(path: Path, pairs: tuple[str, ...], as_json: bool) -> None:
-    """Import the compound register (.xlsx or .csv, point coordinates or WKT boundaries)."""
-    from etl.intake.compounds import HEADERS, import_compounds
+def import_compounds_cmd(path: Path, pairs: tuple[str, ...], as_of: str | None,
+                         as_json: bool) -> None:
+    """Import the compound register (.xlsx or .csv, point coordinates or WKT boundaries).
 
+    Where the register disagrees with a street office's record, the newer dated fact
+    wins and the disagreement is listed for review (``propmap record conflicts``).
+    """
+    from etl.intake.compounds import HEADERS, import_compounds
+    from geo import history
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise click.BadParameter(f"“{as_of}”不是 YYYY-MM-DD 格式的日期",
+                                 param_hint="--as-of") from None
     given = _given(pairs, HEADERS)
     with _db() as engine:
-        result = import_compounds(engine, path, header_map=given)
+        result = import_compounds(engine, path, header_map=given, registered_on=day)
+        with engine.connect() as con:
+            conflicts = history.conflicts(con, result.import_id)
     _report(result, as_json)
+    if not conflicts.empty and not as_json:
+        _say(f"名录与街道记录不一致 {len(conflicts):,} 处（较新的记录生效），"
+             f"请核对：propmap record conflicts --import-id {result.import_id}")
 
 
 @import_group.command("boundaries")
@@ -130,6 +149,42 @@ def import_boundaries_cmd(path: Path, level: str, pairs: tuple[str, ...], as_jso
     with _db() as engine:
         result = import_boundaries(engine, path, level=level, header_map=given)
     _report(result, as_json)
+
+
+@import_group.command("hazards")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--theme", type=click.Choice(["fire", "elevator", "security"]), default=None,
+              help="隐患类别（文件中“隐患类别”为空的行使用它）：fire 消防，elevator 电梯，"
+                   "security 治安")
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
+@_user_errors
+def import_hazards_cmd(path: Path, theme: str | None, as_json: bool) -> None:
+    """Import inspection records (fire brigade, elevator inspections) and rectification updates."""
+    from etl.intake.hazards import import_hazards
+
+    with _db() as engine:
+        result = import_hazards(engine, path, theme=theme)
+    _report(result, as_json)
+
+
+@import_group.command("worklist")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
+@_user_errors
+def import_worklist_cmd(path: Path, as_json: bool) -> None:
+    """Record the actions written into a 三无小区清单 (the worklist xlsx) taken out and back."""
+    from etl.worklist import import_worklist
+    from propmap.cli_accounts import _operator
+
+    with _db() as engine:
+        acc, res = import_worklist(engine, path, recorded_by=_operator())
+    if as_json:
+        click.echo(json.dumps({**acc.as_dict(), "recorded": res.recorded,
+                               "refused": res.refused}, ensure_ascii=False))
+    else:
+        _say(res.summary_zh())
+        if res.refused:
+            _say(f"被拒绝的行及原因：propmap quarantine list --import-id {acc.import_id}")
 
 
 @import_group.command("party")

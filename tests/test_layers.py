@@ -159,7 +159,7 @@ def test_worklist_ranks_by_the_documented_score(demo: Engine, busy_street: str) 
     r = ranked.iloc[0]
     by_hand = (10 * min(r.cases_per_100, 10) + 8 * r.open_hazards + 8 * r.overdue_hazards
                + 5 * min(r.overdue_cases, 10) + 0.5 * min(r.age, 50) + min(r.households / 50, 20)
-               + 20 * r.is_sanwu)
+               + 20 * r.is_sanwu + 10 * (r.is_sanwu and r.management_mode != "street_custody"))
     assert r.score == pytest.approx(by_hand, abs=0.06)
     table = worklist.table(ranked)
     assert list(table.columns) == list(worklist.HEADERS.values())

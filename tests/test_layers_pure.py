@@ -49,10 +49,13 @@ def test_priority_puts_sanwu_with_open_hazards_first() -> None:
     df = pd.DataFrame({
         "id": [1, 2], "households": [200, 200], "cases": [2, 2], "build_year": [1990, 1990],
         "is_sanwu": [False, True], "overdue_cases": [0, 0], "open_hazards": [0, 1],
-        "overdue_hazards": [0, 0]})
+        "overdue_hazards": [0, 0], "management_mode": ["property_firm", "street_custody"]})
     ranked = worklist.priority(df, 2026)
     assert list(ranked["id"]) == [2, 1]
     assert ranked.loc[0, "score"] - ranked.loc[1, "score"] == 28.0  # 三无 20 + hazard 8
+    # 三无 that nobody has taken over yet comes before: +10 (三无，未托管 is the work)
+    ranked = worklist.priority(df.assign(management_mode=["property_firm", "none"]), 2026)
+    assert ranked.loc[0, "score"] - ranked.loc[1, "score"] == 38.0
 
 
 def test_gcj02_tiles_shift_layers_once() -> None:

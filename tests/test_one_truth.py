@@ -62,6 +62,15 @@ def _tiles(at: AppTest) -> dict[str, str]:
     return {label: value for value, label in _TILE.findall(html)}
 
 
+def _case_tiles(at: AppTest) -> dict[str, str]:
+    """The case figures' tiles; the progress tiles beside them (issue 9) are every other one,
+    and tests/test_records.py holds them to the 工作进展 export."""
+    from geo.measures import PROGRESS
+
+    progress = {p.label for p in PROGRESS}
+    return {k: v for k, v in _tiles(at).items() if k not in progress}
+
+
 def _pct(num: int, den: int) -> str:
     return f"{round(100.0 * num / den, 1)}%" if den else "—"
 
@@ -102,7 +111,7 @@ def test_overview_tiles_and_ranking_equal_the_export(
         demo: Engine, monkeypatch: pytest.MonkeyPatch, exported: dict[str, pd.DataFrame]) -> None:
     c = exported["period"]
     at = _visit(demo, monkeypatch, PAGES[0])
-    assert _tiles(at) == {**_expected_tiles(c), **_linked_tiles(demo)}
+    assert _case_tiles(at) == {**_expected_tiles(c), **_linked_tiles(demo)}
     ranking = at.dataframe[0].value.set_index("街道/镇")
     by_street = c.groupby("街道")
     for name, row in ranking.iterrows():
@@ -117,7 +126,7 @@ def test_overview_tiles_and_ranking_equal_the_export(
             assert row["每千户诉求"] == pytest.approx(
                 round(1000.0 * row["受理"] / hh[name], 1)), name
     # the meeting page shows the same figures as the overview
-    assert _tiles(_visit(demo, monkeypatch, PAGES[5])) == {**_expected_tiles(c),
+    assert _case_tiles(_visit(demo, monkeypatch, PAGES[5])) == {**_expected_tiles(c),
                                                            **_linked_tiles(demo)}
 
 
@@ -128,7 +137,7 @@ def test_drilldown_tiles_equal_the_export(
     name = str(scalar(demo, "SELECT name FROM streets WHERE code = :c", c=code))
     at = _visit(demo, monkeypatch, PAGES[1], street=code)
     c = exported["period"]
-    assert _tiles(at) == {**_expected_tiles(c[c["街道"] == name]), **_linked_tiles(demo, code)}
+    assert _case_tiles(at) == {**_expected_tiles(c[c["街道"] == name]), **_linked_tiles(demo, code)}
 
 
 def test_firm_table_equals_the_export(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import common, data
+from dashboard import common, data, progress_tiles, records
 from dashboard import map as pmap
 from layers import registry
 from layers.html import esc
@@ -57,17 +58,28 @@ def compound_card(card: dict[str, Any]) -> None:
         ("建成年份", f"{esc(card['build_year'] or '—')}{old}"),
         ("户数 / 楼栋", f"{esc(card['households'] or 0)} 户 / {esc(card['buildings'] or 0)} 栋"),
         ("管理方式", esc(card["mode_label"])), ("物业企业", firm),
-        ("业主组织", esc(card["committee_label"])),
+        ("业主组织", esc(card["committee_label"]) + (
+            f"（任期至 {card['committee_term_end']:%Y-%m-%d}）"
+            if pd.notna(card.get("committee_term_end")) else "")),
         ("主管部门", esc(card["competent_dept"] or "无")),
     ]
+    if card["is_sanwu"]:
+        rows.insert(1, ("三无状态", '<span class="pm-sanwu">' + (
+            "三无，已托管" if card["management_mode"] == "street_custody" else "三无，未托管")
+            + "</span>"))
     html = "<br>".join(f"<b>{k}</b>{v}" for k, v in rows)  # values escaped above
     st.markdown(f'<div class="pm-card">{html}</div>', unsafe_allow_html=True)
+    records.flash()
+    records.compound_form(card)
+    records.compound_history(card)
     st.markdown("**隐患**")
     if card["hazards"].empty:
         st.caption("无隐患记录")
     else:
         shown = [c for c in ("类别", "描述", "整改期限", "状态", "超期") if c in card["hazards"]]
         st.dataframe(card["hazards"][shown], hide_index=True, width="stretch")
+        records.hazard_form(data.compound_hazards(data.ctx(), int(card["id"])),
+                            key=f"card-{card['id']}")
     st.markdown(f"**诉求记录（期内 {len(card['cases'])} 件）**")
     st.dataframe(card["cases"], hide_index=True, width="stretch", height=280)
 
@@ -125,6 +137,8 @@ def main() -> None:
         return
 
     common.headline_tiles(f)
+    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
+                                  "committee_rate", "hazards_late"))
     layer_options: dict[str, dict[str, Any]] = {"street_areas": {"measure": None},
                                                 "communities": {"selected": home},
                                                 "compounds": {"selected": compound}}

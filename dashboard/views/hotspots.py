@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, common, data
+from dashboard import auth, common, data, records
 from dashboard import map as pmap
 from geo import measures, sheets
 from layers import hotspot_stats, registry
@@ -166,6 +166,9 @@ def main() -> None:
             f"{label}未整改隐患.xlsx", what="hazards", rows=len(open_hz),
             filters={"theme": theme}, key="hs_hazards_download")
         st.dataframe(open_hz, hide_index=True, width="stretch", height=420)
+
+    records.flash()
+    records.hazard_form(data.open_hazards_of_theme(ctx, cases, theme), key=f"hs-{theme}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import common, data
+from dashboard import common, data, progress_tiles
 from dashboard import map as pmap
 from layers import registry
 from layers.street_areas import MEASURES
@@ -17,6 +17,9 @@ def main() -> None:
     st.caption(f"时段：{common.period_text(f)}　·　点击地图上的街道/镇进入下钻　·　"
                f"数字按工单件数计（另列去重后的诉求数）；热力与热点按{common.count_text()}计")
     common.headline_tiles(f)
+    progress_tiles.tiles(f, keys=(  # the street offices' work: 三无, committees, hazards (工作进展)
+        "taken_over", "untaken_end", "custody_end", "committee_rate", "committee_overdue",
+        "hazards_late"))
 
     c1, c2 = st.columns([1, 1])
     measure = c1.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
@@ -53,6 +56,8 @@ def main() -> None:
         shown = set(common.visible_streets().values())
         st.dataframe(ranking[ranking["街道/镇"].isin(shown)], hide_index=True, height=300,
                      width="stretch")
+    st.subheader("工作进展：按月趋势")
+    progress_tiles.trend(f)
 
 
 if __name__ == "__main__":

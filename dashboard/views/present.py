@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import common
+from dashboard import common, progress_tiles
 from dashboard import map as pmap
 from layers.base import Layer, LayerData
 from layers.street_areas import MEASURES
@@ -39,6 +39,7 @@ def main() -> None:
     with right:
         st.markdown(f'<div class="pm-big-legend">{legend}</div>', unsafe_allow_html=True)
         st.caption(f"时段：{common.period_text(f)}　·　数据截至 {f.as_of:%Y-%m-%d}")
+        st.caption(progress_tiles.line(f))  # the street offices' work, in one line
 
 
 if __name__ == "__main__":

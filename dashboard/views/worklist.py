@@ -1,12 +1,16 @@
-"""三无小区清单: a street office's unmanaged and old compounds, ranked, on the map and in Excel."""
+"""三无小区清单: a street office's unmanaged and old compounds, ranked, on the map and in Excel.
+
+三无 and 托管 are told apart (三无，未托管 is the work; 三无，已托管 the progress); the
+xlsx carries columns for the actions taken, and a filled-in file uploaded here
+records them (:mod:`dashboard.records`).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, common, data
+from dashboard import auth, common, data, progress_tiles, records
 from dashboard import map as pmap
-from geo import sheets
 from layers import worklist
 
 
@@ -15,34 +19,33 @@ def main() -> None:
     common.setup("三无小区与老旧小区工作清单")
     f0 = common.filters()
     names = common.visible_streets()
-    codes = list(names)
-    current = st.query_params.get("street")
-    if current and current not in names:
-        common.refuse("该街道/镇不在您的辖区内。")
-    street: str = st.selectbox("街道办事处/镇", codes,
-                               index=codes.index(current) if current in names else 0,
-                               format_func=lambda c: names[c], key="wl_street") or codes[0]
-    if street != current:
-        st.query_params["street"] = street
+    street = common.street_choice("wl_street")
     f = f0.area(street)
     ranked = data.worklist_ranked(data.ctx(), f)
     table = worklist.table(ranked)
+    records.flash()
     n_sanwu = int(ranked["is_sanwu"].sum()) if len(ranked) else 0
-    common.kpis([("清单小区", len(ranked), False), ("其中三无", n_sanwu, n_sanwu > 0),
+    custody = int((ranked["is_sanwu"] & (ranked["management_mode"] == "street_custody")).sum()) \
+        if len(ranked) else 0
+    common.kpis([("清单小区", len(ranked), False),
+                 ("三无，未托管", n_sanwu - custody, n_sanwu - custody > 0),
+                 ("三无，已托管", custody, False),
                  ("涉及户数", int(ranked["households"].sum()) if len(ranked) else 0, False),
                  ("未整改隐患", int(ranked["open_hazards"].sum()) if len(ranked) else 0, False)])
     st.caption(f"时段：{common.period_text(f)}　·　" + " ".join(worklist.explanation()))
+    st.markdown("**本街道工作进展（时段内）**")
+    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "left_sanwu", "committee_rate",
+                                  "committee_overdue", "hazards_late"))
 
-    notes = [f"{names[street]} 三无小区与老旧小区工作清单",
-             f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",
-             *worklist.explanation(),
-             *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])]
-    sheet = f"{names[street]}工作清单"
-    auth.download_button("下载 Excel 清单", lambda: sheets.workbook([(sheet, table)], notes),
+    synthetic, name = data.synthetic(data.ctx()), names[street]
+    auth.download_button("下载 Excel 清单",  # made on click, as `propmap export worklist` makes it
+                         lambda: worklist.workbook(ranked, street_name=name, f=f,
+                                                   synthetic=synthetic),
                          f"{names[street]}-三无小区清单.xlsx",
                          what="worklist", rows=len(table),
                          filters={"street": street, "period": common.period_text(f)},
                          key="wl_download", primary=True)
+    records.worklist_upload(street)
 
     left, right = st.columns([1, 1])
     with left:
@@ -58,6 +61,12 @@ def main() -> None:
             st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
             st.switch_page("views/drilldown.py",
                            query_params={"street": street, "compound": str(clicked["id"])})
+    conflicts = data.register_conflicts(data.ctx())
+    mine = conflicts[conflicts["街道"] == names[street]] if len(conflicts) else conflicts
+    if len(mine):
+        with st.expander(f"名录与街道记录不一致，待核对（{len(mine)} 处）"):
+            st.caption("小区名录导入时，与街道记录不一致之处：较新的事实生效，另一方留存备查。")
+            st.dataframe(mine, hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":

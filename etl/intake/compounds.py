@@ -18,6 +18,7 @@ the value; nothing in a register row can abort the import.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import time
@@ -39,8 +40,9 @@ from etl.intake.cases import city_outline
 from etl.intake.headers import header_test, map_headers, rename
 from etl.intake.readers import read_table
 from etl.intake.spellings import rules
-from geo import assign, crs
+from geo import assign, crs, history
 from geo._errors import CRSError
+from geo.measures import today
 
 HEADERS = ("小区编号", "小区名称", "别名", "地址", "建成年份", "户数", "楼栋数", "最高楼层",
            "管理模式", "物业服务企业", "业委会", "主管部门", "经度", "纬度", "坐标系", "边界")
@@ -230,17 +232,24 @@ WITH up AS (
     ON CONFLICT (code) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in _COMPARED)}
     WHERE ({', '.join(f'compounds.{c}' for c in _COMPARED)})
           IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})
-    RETURNING (xmax = 0) AS ins
+    RETURNING code, (xmax = 0) AS ins
 )
-SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up
+SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins)
+       + (SELECT count(*) FROM unnest(CAST(:state_changed AS text[])) c
+          WHERE c NOT IN (SELECT code FROM up))
+FROM up
 """
 
 
 def import_compounds(engine: Engine, path: Path, *,
-                     header_map: Mapping[str, str] | None = None) -> accounting.ImportResult:
+                     header_map: Mapping[str, str] | None = None,
+                     registered_on: dt.date | None = None) -> accounting.ImportResult:
     """Import a compound register in one transaction (see the module docstring).
 
     ``header_map`` maps canonical headers to the file's (``--map``).
+    ``registered_on`` is the day the register describes (default: today); a
+    compound's management, firm, department and owners' organisation change
+    only where the register is the newer fact (:func:`geo.history.register_statements`).
     """
     t0 = time.perf_counter()
     path = Path(path)
@@ -322,7 +331,9 @@ def import_compounds(engine: Engine, path: Path, *,
         con.execute(sa.text(_DDL))
         copy_frame(con, "_stage_compounds", stage)
         con.execute(sa.text(_FIRMS))
-        ins, upd = con.execute(sa.text(_MERGE)).one()
+        state_changed = history.register_statements(  # precedence: docs/history.md
+            con, "_stage_compounds", on=registered_on or today(), import_id=result.import_id)
+        ins, upd = con.execute(sa.text(_MERGE), {"state_changed": state_changed}).one()
         if ins or upd:
             assign.assign_compounds(con)
             assign.reassign_cases(con)

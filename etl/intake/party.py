@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from etl.intake import parse
 from etl.intake.headers import header_test, rename
 from etl.intake.readers import read_table
-from geo import auth, party
+from geo import auth, committees, party
 from geo._errors import PropmapError
 
 HEADERS = ("类型", "名称", "小区编号", "小区名称", "是否建立党组织", "党组织名称", "党员人数",
@@ -85,8 +85,9 @@ def import_party(con: sa.Connection, path: Path, *, by: str,
     members, members_bad = parse.parse_number(f["党员人数"])
     firms = {r.name: int(r.id) for r in con.execute(sa.text(
         "SELECT id, name FROM property_firms"))}
-    compounds = con.execute(sa.text(
-        "SELECT id, code, name FROM compounds WHERE owners_committee = 'established'")).all()
+    compounds = con.execute(sa.text(  # the committees in office (geo.committees)
+        "SELECT x.id, x.code, x.name FROM compounds x "
+        f"WHERE x.id IN (SELECT compound_id FROM ({committees.ATTRIBUTION}) c)")).all()
     by_code = {r.code: int(r.id) for r in compounds}
     by_name: dict[str, list[int]] = {}
     for r in compounds:
