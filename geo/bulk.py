@@ -9,6 +9,13 @@ the same transaction: readers see either the old table or the new, complete
 with every constraint, never a table without them.
 
 Unique and primary-key indexes stay: ``ON CONFLICT`` needs them.
+
+PostgreSQL refuses to ``ALTER`` a table whose rows (or the rows of a table its
+foreign keys point to) still have deferred trigger events pending in the
+transaction; the history's baseline triggers on ``compounds`` and ``hazards``
+are such. So the pending events are fired first (``SET CONSTRAINTS ALL
+IMMEDIATE``) and deferral is restored afterwards: every deferrable constraint of
+propmap's schema is ``INITIALLY DEFERRED``.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ def suspended_constraints(con: sa.Connection, table: str, enabled: bool = True) 
         ),
         {"t": table},
     ).all()
+    con.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
+    con.execute(sa.text("SET CONSTRAINTS ALL DEFERRED"))
     for name, _ in fks:
         con.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
