@@ -33,6 +33,8 @@ PAGES: list[tuple[st.Page, tuple[str, ...] | None]] = [
     (st.Page("views/hotspots.py", title="隐患热点", url_path="hotspots"), ()),
     (st.Page("views/firms.py", title="物业企业", url_path="firms"), ("street", "viewer")),
     (st.Page("views/present.py", title="会议展示", url_path="present"), ("viewer",)),
+    (st.Page("views/cases.py", title="案件研判", url_path="cases"), ()),
+    (st.Page("views/typical.py", title="典型案例", url_path="typical"), ()),
     (st.Page("views/admin.py", title="账号与审计", url_path="admin"), None),
 ]
 OVERSEERS = ("leader", "housing", "admin")

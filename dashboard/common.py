@@ -19,10 +19,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data
+from geo import measures, periods
 from geo._errors import user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
-from layers import registry
+from layers import compare, registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
 from layers.html import esc
@@ -39,6 +40,11 @@ gc.freeze()
 
 CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(encoding="utf-8")
 PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
+#: The meeting's presets (:data:`geo.periods.PRESETS`): label → URL value.
+PRESETS = {label: key for key, label in periods.PRESETS.items()}
+#: Order of the period choices in the sidebar.
+PERIOD_CHOICES = ["近30天", "近90天", "近半年", "近一年", "本月", "本季度", "上季度", "去年同期",
+                  "自定义"]
 
 
 def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
@@ -111,23 +117,30 @@ def sidebar_filters() -> Filters:
     The filters live in the URL too (``period``, ``from``/``to``, ``theme``,
     ``category``, ``channel``, ``status``), so a shared link reproduces the
     view: the URL gives the widgets their first value, and every run writes
-    the current choice back.
+    the current choice back. ``period`` is a number of days (``30``), ``custom``
+    (with ``from``/``to``), or one of the meeting's presets (``q`` 本季度,
+    ``prev_q`` 上季度, ``m`` 本月, ``yoy`` 去年同期, :mod:`geo.periods`).
     """
     c = data.ctx()
     as_of = data.as_of(c)
     sb = st.sidebar
     sb.markdown("### 筛选")
-    days = {str(d): label for label, d in PERIODS.items()} | {"custom": "自定义"}
-    labels = list(days.values())
-    period = sb.selectbox("时段", labels,
-                          index=labels.index(days.get(st.query_params.get("period") or "",
-                                                      "近一年")),
-                          key="f_period")
+    url_value = {str(d): label for label, d in PERIODS.items()} | {
+        v: k for k, v in PRESETS.items()} | {"custom": "自定义"}
+    period = sb.selectbox("时段", PERIOD_CHOICES,
+                          index=PERIOD_CHOICES.index(url_value.get(
+                              st.query_params.get("period") or "", "近一年")),
+                          key="f_period",
+                          help="本季度、本月：从季初、月初到数据截止日；上季度：上一个完整季度；"
+                               "去年同期：本季度的同一段日子往前推一年。")
     if period == "自定义":
         picked = sb.date_input("起止日期", value=_url_dates(as_of), max_value=as_of,
                                key="f_dates")
         start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
                       else _url_dates(as_of))
+    elif period in PRESETS:
+        p = periods.preset(PRESETS[period], as_of)
+        start, end = p.start, p.end
     else:
         start, end = as_of - dt.timedelta(days=PERIODS[period] - 1), as_of
     themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
@@ -150,7 +163,7 @@ def sidebar_filters() -> Filters:
     categories = [c for c in categories if c in names]
     custom = period == "自定义"
     _set_url(period=None if period == "近一年" else
-             "custom" if custom else str(PERIODS[period]),
+             "custom" if custom else PRESETS.get(period) or str(PERIODS[period]),
              **{"from": f"{start:%Y-%m-%d}" if custom else None,
                 "to": f"{end:%Y-%m-%d}" if custom else None},
              theme=",".join(themes), category=",".join(categories),
@@ -174,16 +187,31 @@ def period_text(f: Filters) -> str:
 
 # --- page furniture ---------------------------------------------------------
 
+SYNTHETIC_NOTICE = ("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
+                    "仅城市轮廓与街道名称为真实。")
+
+
 def setup(title: str, *, presentation: bool = False) -> None:
     """Page CSS and title; the synthetic-data notice when the data are synthetic."""
-    st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
-    if presentation:
-        st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
+    page_css(presentation=presentation)
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
     if data.synthetic(data.ctx()):
-        st.caption("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                   "仅城市轮廓与街道名称为真实。")
+        st.caption(SYNTHETIC_NOTICE)
+
+
+def page_css(*, presentation: bool = False) -> None:
+    """The stylesheet (and, for 会议展示, the marker that hides the sidebar and header)."""
+    st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
+    if presentation:
+        st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
+
+
+def compact_title(title: str) -> None:
+    """A one-line title with the synthetic-data notice beside it (会议展示's header)."""
+    note = (f'<span class="pm-synthetic" title="{esc(SYNTHETIC_NOTICE)}">⚠ 演示数据（合成）</span>'
+            if data.synthetic(data.ctx()) else "")
+    st.markdown(f'<h1 class="pm-title pm-big">{esc(title)}{note}</h1>', unsafe_allow_html=True)
 
 
 def guarded(fn: F) -> F:
@@ -261,32 +289,112 @@ def legend_block(items: Sequence[str]) -> str:
     return "".join(items)
 
 
-def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False,
-         stacked: bool = False) -> None:
-    """Headline figures as large tiles: (label, value, highlight as bad).
+#: A tile: (label, value, highlight as bad), optionally (…, help text, change line).
+Tile = tuple[Any, ...]
 
-    ``stacked`` lays them out two by two, for a narrow column beside a map.
+
+def fmt_value(v: Any) -> str:
+    """A figure as shown on a tile or in a table: thousands separated, ``—`` when unknown."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "—"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def kpis(items: Sequence[Tile], *, big: bool = False, stacked: bool = False,
+         cls: str = "") -> None:
+    """Headline figures as large tiles: (label, value, highlight as bad[, help[, change]]).
+
+    ``help`` is the figure's written definition (:func:`geo.measures.help_text`),
+    shown when the pointer rests on the tile (marked ⓘ); ``change`` a line under
+    the label (环比/同比). ``stacked`` lays them out two by two, for a narrow
+    column beside a map.
     """
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "—"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-    tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{esc(fmt(v))}'
-                    f'</div><div class="l">{esc(label)}</div></div>' for label, v, bad in items)
-    cls = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "")
-    st.markdown(f'<div class="{cls}">{tiles}</div>', unsafe_allow_html=True)
+    tiles = []
+    for label, v, bad, *more in items:
+        help_text = more[0] if more else ""
+        change = more[1] if len(more) > 1 else ""
+        tone = more[2] if len(more) > 2 else ""
+        title = f' title="{esc(help_text)}"' if help_text else ""
+        tiles.append(
+            f'<div class="pm-kpi{" bad" if bad else ""}{" pm-help" if help_text else ""}"'
+            f'{title}><div class="v">{esc(fmt_value(v))}</div><div class="l">{esc(label)}</div>'
+            + (f'<div class="d {tone}">{esc(change)}</div>' if change else "") + "</div>")
+    classes = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "") + (
+        f" {cls}" if cls else "")
+    st.markdown(f'<div class="{classes}">{"".join(tiles)}</div>', unsafe_allow_html=True)
 
 
-def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False) -> None:
-    h = data.headline(data.ctx(), f)
-    share = h["level_share"]
-    kpis([
-        ("受理（件）", h["received"], False),
-        ("待办（件）", h["pending"], False),
-        ("超期（件）", h["overdue"], h["overdue"] > 0),
-        ("办结率", f"{h['closure_rate']}%" if h["closure_rate"] is not None else None, False),
-        ("满意率", f"{h['satisfaction_rate']}%" if h["satisfaction_rate"] is not None else None,
-         False),
-        ("社区 / 街道 / 市级", f"{share['community']:.0f} / {share['street']:.0f} / "
-                              f"{share['city']:.0f}%", False),
-    ], big=big, stacked=stacked)
+def _pct(v: float | None) -> str | None:
+    return f"{v}%" if v is not None else None
+
+
+#: The headline tiles: key → (label, how the value is shown, highlight as bad when > 0).
+HEADLINE: dict[str, tuple[str, str, bool]] = {
+    "received": ("受理（件）", "count", False),
+    "pending": ("待办（件）", "count", False),
+    "overdue": ("超期（件）", "count", True),
+    "closed_late": ("逾期办结（件）", "count", True),
+    "reopened": ("重新办理（件）", "count", True),
+    "unsatisfied": ("不满意（件）", "count", True),
+    "closure_rate": ("办结率", "pct", False),
+    "satisfaction_rate": ("满意率", "pct", False),
+    "levels": ("社区 / 街道 / 市级", "share", False),
+}
+#: Tiles of the overview and the drill-down, and of the meeting screen (fewer, larger).
+PAGE_TILES = ("received", "pending", "overdue", "closed_late", "reopened", "unsatisfied",
+              "closure_rate", "satisfaction_rate", "levels")
+PRESENT_TILES = ("received", "pending", "overdue", "closed_late", "reopened", "unsatisfied")
+
+
+def headline_items(h: dict[str, Any], keys: Sequence[str] = PAGE_TILES,
+                   base: dict[str, Any] | None = None, compare_label: str = "") -> list[Tile]:
+    """Tiles for headline figures ``h`` (:func:`layers.stats.headline`), with the change
+    against ``base`` (the same figures of the comparison period) when given."""
+    out: list[Tile] = []
+    for key in keys:
+        label, kind, bad_when_any = HEADLINE[key]
+        if kind == "share":
+            share = h["level_share"]
+            out.append((label, f"{share['community']:.0f} / {share['street']:.0f} / "
+                               f"{share['city']:.0f}%", False,
+                        "工单按调处层级（社区、街道、市级）所占比例"))
+            continue
+        value = h[key] if kind == "count" else _pct(h[key])
+        change, tone = "", ""
+        if base is not None:
+            change = f"{compare_label} " + compare.describe(h[key], base[key],
+                                                           rate=kind == "pct")
+            direction = compare.change_of(h[key], base[key]).direction
+            worse = "up" if kind == "count" else "down"  # more cases, or a lower rate
+            tone = "" if direction in (None, "flat") else (
+                "worse" if direction == worse else "better")
+        out.append((label, value, bool(bad_when_any and h[key]), measures.help_text(key),
+                    change, tone))
+    return out
+
+
+def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False,
+                   keys: Sequence[str] = PAGE_TILES, compare_kind: str | None = None) -> None:
+    """The headline tiles of ``f``'s area, each with its definition as help and, with
+    ``compare_kind`` (``prev`` 环比, ``yoy`` 同比), its change."""
+    c = data.ctx()
+    h = data.headline(c, f)
+    base = (data.headline(c, f.compared(compare_kind))
+            if compare_kind and comparable(f, compare_kind) else None)
+    label = periods.COMPARISONS[compare_kind][0] if compare_kind else ""
+    items = headline_items(h, keys, base, label)
+    if compare_kind and base is None:  # the data do not reach back that far
+        items = [(*t[:4], f"{label}：对比期无完整数据") if len(t) > 4 else t for t in items]
+    kpis(items, big=big, stacked=stacked)
+
+
+def comparable(f: Filters, kind: str | None) -> bool:
+    """Whether ``f``'s period can be compared by ``kind`` (the data reach back that far)."""
+    return kind is not None and compare.covered(f.period, kind, data.first_day(data.ctx()))
+
+
+def active_filters(f: Filters, *, extra: Sequence[str] = ()) -> None:
+    """Every filter in force, on screen (a filter from the URL must never act unseen)."""
+    parts = filter_text(f).split("；")
+    chips = "".join(f'<span class="pm-chip">{esc(p)}</span>' for p in [*parts, *extra])
+    st.markdown(f'<div class="pm-filters"><b>当前筛选</b>{chips}</div>', unsafe_allow_html=True)

@@ -28,7 +28,16 @@ import streamlit as st
 
 from geo import db, roles
 from geo.scope import Scope
-from layers import facts, hotspot, registry, stats, worklist
+from layers import (
+    accountability,
+    casework,
+    facts,
+    hotspot,
+    progress,
+    registry,
+    stats,
+    worklist,
+)
 from layers.base import LayerData
 from layers.filters import Filters
 
@@ -62,6 +71,21 @@ def connect(ctx: Context) -> Iterator[sa.Connection]:
     """A connection in a transaction under ``ctx``'s scope (row-level security applies)."""
     with engine(ctx.db_url).begin() as con:
         ctx.scope.apply(con)
+        yield con
+
+
+@contextlib.contextmanager
+def connect_as(c: Context, scope: Scope) -> Iterator[sa.Connection]:
+    """A write transaction under the account's own scope, its name included.
+
+    :func:`connect` runs under the scope without the account's name (results are
+    shared by accounts of one scope); a write needs the name, for the audit log
+    and for the policies that check a row is written in the writer's own name.
+    """
+    if scope.key() != c.scope.key():
+        raise RuntimeError("the account's scope is not this run's scope")
+    with engine(c.db_url).begin() as con:
+        scope.apply(con)
         yield con
 
 
@@ -108,6 +132,13 @@ def as_of(c: Context) -> dt.date:
     """The data's cut-off day (:func:`geo.measures.cutoff_day`)."""
     with connect(c) as con:
         return stats.data_as_of(con)
+
+
+@_cached
+def first_day(c: Context) -> dt.date | None:
+    """The day of the earliest case the scope sees (:func:`layers.stats.first_day`)."""
+    with connect(c) as con:
+        return stats.first_day(con)
 
 
 @_cached
@@ -203,3 +234,85 @@ def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     """The data of registered layer ``key`` for ``f``."""
     with connect(c) as con:
         return registry.get(key).query(con, f)
+
+
+# --- the joint meeting -------------------------------------------------------------------
+
+@_cached
+def departments(c: Context, f: Filters) -> pd.DataFrame:
+    """Every department's figures for ``f`` (:func:`layers.accountability.departments`)."""
+    with connect(c) as con:
+        return accountability.departments(con, f)
+
+
+@_cached
+def street_figures(c: Context, f: Filters) -> pd.DataFrame:
+    """Every street office's figures for ``f`` (:func:`layers.accountability.streets`)."""
+    with connect(c) as con:
+        return accountability.streets(con, f)
+
+
+@_cached
+def case_list(c: Context, f: Filters, q: casework.CaseQuery,
+              with_text: bool) -> tuple[pd.DataFrame, int]:
+    with connect(c) as con:
+        return casework.case_list(con, f, q, with_text=with_text)
+
+
+@_cached
+def case_card(c: Context, f: Filters, case_id: int, with_text: bool) -> dict[str, Any] | None:
+    with connect(c) as con:
+        return casework.case_card(con, case_id, f, with_text=with_text)
+
+
+@_cached
+def typical_cases(c: Context, f: Filters, quarter: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return casework.typical_cases(con, quarter, f)
+
+
+@_cached
+def typical_quarters(c: Context) -> list[str]:
+    with connect(c) as con:
+        return casework.quarters_with_typical(con)
+
+
+@_cached
+def city_cases(c: Context, f: Filters) -> tuple[pd.DataFrame, int]:
+    with connect(c) as con:
+        return casework.city_cases(con, f)
+
+
+@_cached
+def sanwu_progress(c: Context, f: Filters) -> pd.DataFrame:
+    """三无 and owners' committees per street (:func:`layers.progress.sanwu_and_committees`)."""
+    with connect(c) as con:
+        return progress.sanwu_and_committees(con, f)
+
+
+@_cached
+def hazard_summary(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.hazard_summary(con, f)
+
+
+@_cached
+def firm_lists(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.firm_lists(con, f)
+
+
+@_cached
+def top_compounds(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.top_compounds(con, f)
+
+
+@_cached
+def briefing(c: Context, f: Filters, fmt: str, filters_note: str) -> bytes:
+    """The briefing of ``f`` (:mod:`briefing`) as ``.docx`` or ``.pdf`` bytes, under the scope."""
+    from briefing import build
+
+    with connect(c) as con:
+        doc = build.build(con, f)
+    return build.render(doc, fmt, filters_note=filters_note)
