@@ -14,6 +14,8 @@ from typing import Any
 
 import folium
 import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
 
 from dashboard import assets
 from geo import crs, settings
@@ -37,6 +39,46 @@ _STYLE = f"""<style>
   color: #111; pointer-events: none; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
 .pm-map-label.town {{ font-weight: 400; color: #444; }}
 </style>"""
+
+
+#: A click on a small shape (a 三无 compound's dot, a case) must reach it. Pressing the
+#: mouse in the map gives the map's frame the focus, and the browser then scrolls the page
+#: to show the whole frame when part of it is below the window: the button came up over
+#: another shape (or none), and only large polygons still caught the click. The page's
+#: scroll is put back at once, so the shape under the pointer stays under it.
+NO_FOCUS_SCROLL = """
+if (!window.__pmKeepScroll) {
+  window.__pmKeepScroll = true;
+  document.addEventListener('mousedown', function (e) {
+    if (e.button !== 0) return;
+    let held = [];
+    try {
+      for (let el = window.frameElement; el; el = el.parentElement) {
+        if (el.scrollHeight > el.clientHeight) held.push([el, el.scrollTop]);
+      }
+    } catch (err) { return; }  /* not inside a page we may read */
+    const restore = function () {
+      held.forEach(function (h) { if (h[0].scrollTop !== h[1]) h[0].scrollTop = h[1]; });
+    };
+    held.forEach(function (h) { h[0].addEventListener('scroll', restore, {once: true}); });
+    setTimeout(restore, 0);
+    setTimeout(function () {
+      held.forEach(function (h) { h[0].removeEventListener('scroll', restore); });
+    }, 400);
+  }, true);
+}
+"""
+
+
+class _Script(MacroElement):
+    """JavaScript run with the map's own script (st_folium runs only the map's scripts:
+    a ``<script>`` in the header is inserted as text and never runs)."""
+
+    def __init__(self, js: str) -> None:
+        super().__init__()
+        self._name = "PropmapScript"
+        self.js = js
+        self._template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
 
 
 def _shift(coords: Any, system: str) -> Any:
@@ -109,6 +151,7 @@ def base_map(*, bounds: list[list[float]] | None = None) -> folium.Map:
         folium.TileLayer(tiles=url, attr=settings.get("tile_attribution") or " ",
                          subdomains=subdomains, max_zoom=18).add_to(m)
     m.get_root().header.add_child(folium.Element(_STYLE))  # type: ignore[attr-defined]
+    m.add_child(_Script(NO_FOCUS_SCROLL))
     if bounds:
         m.fit_bounds(_tile_bounds(bounds))
     return m

@@ -17,9 +17,9 @@ from layers.street_areas import MEASURES
 
 def city_map(f: Filters) -> None:
     """The street offices coloured by a measure, a period or a change; optional layers."""
-    c1, c2, c3 = st.columns([3, 3, 2])
-    measure = c1.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
+    measure = st.radio("着色指标", list(MEASURES), format_func=lambda k: MEASURES[k][0],
                        horizontal=True, key="ov_measure")
+    c2, c3 = st.columns([1, 1])
     view = c2.segmented_control("时段与对比", list(meeting.MAP_VIEWS),
                                 format_func=lambda k: meeting.MAP_VIEWS[k], default="current",
                                 key="ov_view") or "current"
