@@ -61,6 +61,11 @@ def _measure(key: str) -> str:
         default="overdue", key=key, label_visibility="collapsed") or "overdue")
 
 
+def marker(key: str) -> None:
+    """An empty element saying which item is on screen (for tests and print)."""
+    st.markdown(f'<div class="pm-step" data-step="{key}"></div>', unsafe_allow_html=True)
+
+
 def overview(f: Filters, kind: str) -> None:
     """总体情况: the headline figures with their change, and the city map by street office."""
     left, right = st.columns([0.64, 0.36])
@@ -86,9 +91,9 @@ def streets(f: Filters, kind: str) -> None:
         label = accountability.RANK_KEYS[key].label.removesuffix("件数")
         cols = ["排名", "街道/镇", "受理", "超期", "超期率%", "逾期办结", "重新办理", "不满意",
                 f"{label}{word}"]
-        st.markdown(meeting.html_table(table[[c for c in cols if c in table]], max_rows=10),
+        st.markdown(meeting.html_table(table[[c for c in cols if c in table]], max_rows=9),
                     unsafe_allow_html=True)
-        st.caption(meeting.comparison_caption(f))
+        st.caption(meeting.comparison_caption(f, (kind,)))
     m, legend = meeting.street_map(f, measure, f"change_{kind}", label_px=16, outline=2.0)
     with left:
         common.map_widget(m, key=f"present-streets-{measure}-{kind}", height=MAP_HEIGHT)
@@ -113,7 +118,7 @@ def departments(f: Filters, kind: str) -> None:
     shown = table.drop(columns=[f"{label}{w}" for w in other if f"{label}{w}" in table])
     shown = shown.drop(columns=[c for c in ("待办", "办理时限中位数（天）") if c in shown])
     c3.caption(f"共 {len(table)} 个{accountability.ROLES[role]}部门，显示前 12 个。"
-               + meeting.comparison_caption(f))
+               + meeting.comparison_caption(f, (kind,)))
     st.markdown(meeting.html_table(shown, max_rows=12, cls="pm-dept"), unsafe_allow_html=True)
 
 
@@ -257,7 +262,10 @@ FIT_SCRIPT = """
     if (!doc.querySelector('.pm-present')) return;
     doc.querySelectorAll('iframe[title="streamlit_folium.st_folium"]').forEach(function (f) {
       const top = f.getBoundingClientRect().top + win.scrollY;
-      const h = Math.max(300, Math.floor(win.innerHeight - top - 16));
+      const main = doc.querySelector('[data-testid="stMain"]');
+      const below = main ? parseFloat(win.getComputedStyle(
+          doc.querySelector('[data-testid="stMainBlockContainer"]') || main).paddingBottom) : 0;
+      const h = Math.max(300, Math.floor(win.innerHeight - top - 24 - (below || 0)));
       let changed = false;
       if (Math.abs((parseInt(f.style.height) || 0) - h) >= 4) {
         f.style.height = h + 'px';
@@ -277,8 +285,24 @@ FIT_SCRIPT = """
       } catch (err) { /* another origin: leave its height */ }
     });
   }
+  function forPaper() {  // the map as printed (the print stylesheet sizes its frame)
+    doc.querySelectorAll('iframe[title="streamlit_folium.st_folium"]').forEach(function (f) {
+      try {
+        const h = Math.round(f.getBoundingClientRect().height);
+        const d = f.contentDocument, w = f.contentWindow;
+        const view = w.map.getBounds();
+        d.getElementById('map_div').style.height = h + 'px';
+        w.map.invalidateSize();
+        w.map.fitBounds(view);
+      } catch (err) { /* not ours to size */ }
+    });
+  }
   if (!doc.__pmFit) {
     doc.__pmFit = true;
+    win.addEventListener('beforeprint', forPaper);
+    win.matchMedia('print').addEventListener('change', function (m) {
+      if (m.matches) forPaper(); else fit(); });
+    win.addEventListener('afterprint', fit);
     win.addEventListener('resize', fit);
     new win.MutationObserver(fit).observe(doc.body, {childList: true, subtree: true});
     win.setInterval(fit, 1500);  // the map's own document changes unseen by the observer

@@ -111,6 +111,30 @@ def _set_url(**params: str | None) -> None:
             qp[k] = v
 
 
+#: The sidebar's widgets, whose values are kept across pages (:func:`_seed`).
+FILTER_KEYS = ("f_period", "f_dates", "f_themes", "f_categories", "f_channels", "f_statuses")
+_KEPT = "_filters_kept"
+
+
+def _seed(key: str, value: Any) -> None:
+    """Give widget ``key`` its value: the session's (kept across pages), else ``value``
+    (from the URL).
+
+    Streamlit forgets a widget's state when another page runs (the widget is a new
+    one there), and a page switched to with a link of its own has no filters in its
+    URL: going from the overview to a street's drill-down dropped the period. The
+    values are therefore also kept under a key of the session's own, which survives.
+    """
+    if key not in st.session_state:
+        kept = st.session_state.get(_KEPT, {})
+        st.session_state[key] = kept.get(key, value)
+
+
+def _keep() -> None:
+    st.session_state[_KEPT] = {k: st.session_state[k] for k in FILTER_KEYS
+                               if k in st.session_state}
+
+
 def sidebar_filters() -> Filters:
     """Draw the filter sidebar (in the entry script, so it persists across pages).
 
@@ -127,15 +151,20 @@ def sidebar_filters() -> Filters:
     sb.markdown("### 筛选")
     url_value = {str(d): label for label, d in PERIODS.items()} | {
         v: k for k, v in PRESETS.items()} | {"custom": "自定义"}
-    period = sb.selectbox("时段", PERIOD_CHOICES,
-                          index=PERIOD_CHOICES.index(url_value.get(
-                              st.query_params.get("period") or "", "近一年")),
-                          key="f_period",
+    # The URL gives each widget its first value, once per session. A widget whose default
+    # changed between runs would be a new widget to Streamlit: going to another page with
+    # a link that does not name the period reset the period under a sidebar showing the old
+    # one. Seeding the state instead keeps the choice across pages.
+    _seed("f_period", url_value.get(st.query_params.get("period") or "", "近一年"))
+    _seed("f_dates", _url_dates(as_of))
+    _seed("f_themes", _url_list("theme", list(CATEGORY_THEMES)))
+    _seed("f_channels", _url_list("channel", list(CHANNELS)))
+    _seed("f_statuses", _url_list("status", list(STATUSES)))
+    period = sb.selectbox("时段", PERIOD_CHOICES, key="f_period",
                           help="本季度、本月：从季初、月初到数据截止日；上季度：上一个完整季度；"
                                "去年同期：本季度的同一段日子往前推一年。")
     if period == "自定义":
-        picked = sb.date_input("起止日期", value=_url_dates(as_of), max_value=as_of,
-                               key="f_dates")
+        picked = sb.date_input("起止日期", max_value=as_of, key="f_dates")
         start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
                       else _url_dates(as_of))
     elif period in PRESETS:
@@ -144,22 +173,22 @@ def sidebar_filters() -> Filters:
     else:
         start, end = as_of - dt.timedelta(days=PERIODS[period] - 1), as_of
     themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
-                            default=_url_list("theme", list(CATEGORY_THEMES)),
                             key="f_themes", placeholder="全部主题")
     cats = data.categories(c)
     if themes:
         cats = cats[cats["theme"].isin(themes)]
     names = dict(zip(cats["code"], cats["name"], strict=True))
+    _seed("f_categories", _url_list("category", list(names)))
+    st.session_state["f_categories"] = [k for k in st.session_state["f_categories"]
+                                        if k in names]  # a theme taken away takes its categories
     categories = sb.multiselect("类别", list(names), format_func=lambda k: names[k],
-                                default=_url_list("category", list(names)),
                                 key="f_categories", placeholder="全部类别")
     channels = sb.multiselect("渠道", list(CHANNELS), format_func=lambda k: CHANNELS[k],
-                              default=_url_list("channel", list(CHANNELS)),
                               key="f_channels", placeholder="全部渠道")
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
-                              default=_url_list("status", list(STATUSES)),
                               key="f_statuses", placeholder="全部状态")
     sb.caption(f"数据截至 {as_of:%Y-%m-%d}")
+    _keep()
     categories = [c for c in categories if c in names]
     custom = period == "自定义"
     _set_url(period=None if period == "近一年" else

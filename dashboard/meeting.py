@@ -66,11 +66,12 @@ def department_ranking(f: Filters, key: str = "overdue", role: str = "lead") -> 
                                            bases(f, data.departments), key, role)
 
 
-def comparison_caption(f: Filters) -> str:
-    """Which days 环比 and 同比 compare with, and the flat threshold, in one line."""
+def comparison_caption(f: Filters, kinds: Sequence[str] = tuple(accountability.CHANGE_KINDS)
+                       ) -> str:
+    """Which days 环比 and 同比 (or ``kinds``) compare with, and the flat threshold."""
     p, first = f.period, data.first_day(data.ctx())
-    return ("　".join(compare.comparison_text(k, p, first) for k in accountability.CHANGE_KINDS)
-            + f"　·　变化在 ±{compare.flat_pct():g}% 以内记为持平（→）")
+    return ("　".join(compare.comparison_text(k, p, first) for k in kinds)
+            + f"　·　±{compare.flat_pct():g}% 以内为持平（→）")
 
 
 def column_config(df: pd.DataFrame) -> dict[str, Any]:

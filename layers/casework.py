@@ -135,7 +135,8 @@ def case_list(con: sa.Connection, f: Filters, q: CaseQuery, *, with_text: bool,
     total = int(df["total"].iloc[0]) if len(df) else 0
     df = df.drop(columns="total")
     if with_text:
-        df["content"] = mask_series(df["content"]).str.slice(0, 60)
+        df["content"] = [t[:60] if isinstance(t, str) else t
+                         for t in mask_series(df["content"].astype(object))]
     return _labels(df), total
 
 

@@ -221,7 +221,7 @@ def legend(data: LayerData, *, measure: str | None = "pending",
     late = [measures.LATE_SHORT] if measure in ("overdue", "closed_late") else []
     if change_from is not None:
         return style.swatches(f"街道/镇：{label}{change_label}", compare.change_legend_items(),
-                              columns=2, notes=["变化分级固定：每张图、每个时段相同", *late])
+                              columns=2, notes=["变化分级固定：每张图、每个时段相同"])
     return style.class_legend(f"街道/镇：{label}", _bounds(data, measure, bounds),
                               palette(measure), "%" if unit == "%" else "",
                               notes=[n for n in (bounds_note, *late) if n])

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ["views/overview.py", "views/drilldown.py", "views/worklist.py", "views/hotspots.py",
-         "views/firms.py", "views/present.py"]
+         "views/firms.py", "views/present.py", "views/cases.py", "views/typical.py"]
 
 
 @pytest.fixture

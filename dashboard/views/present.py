@@ -18,8 +18,9 @@ def main() -> None:
     f = common.filters()
     step, kind = agenda.header("凯里市物业管理联席会议")
     common.active_filters(f, extra=[f"数据截至 {f.as_of:%Y-%m-%d}"])
-    step.draw(f, kind)
     agenda.scripts()
+    step.draw(f, kind)
+    agenda.marker(step.key)
 
 
 if __name__ == "__main__":
