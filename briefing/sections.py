@@ -160,11 +160,23 @@ def street_section(x: Inputs) -> list[Block]:
             Table(table, "表2 街道（镇）排名（按超期件数）", note=measures.ranking_rule_text())]
 
 
+#: The department table's columns on paper (the dashboard's, less the plain counts of
+#: 待办, 逾期办结 and 不满意 and the time limit, whose rates and ratio are kept).
+DEPARTMENT_PRINTED = ("排名", "受理", "超期", "超期率%", "逾期办结率%", "重新办理", "不满意率%",
+                      "办理时长中位数（天）", "时限用时比中位数%", "超期环比", "超期同比")
+
+
+def printed_departments(table: pd.DataFrame) -> pd.DataFrame:
+    """The department ranking as printed: the department and :data:`DEPARTMENT_PRINTED`."""
+    name = table.columns[1]
+    return table[[table.columns[0], name, *DEPARTMENT_PRINTED[1:]]]
+
+
 def department_section(x: Inputs) -> list[Block]:
     cur = accountability.departments(x.con, x.f)
     bases = {k: accountability.departments(x.con, x.compared(k)) for k in x.kinds()}
-    lead = accountability.department_table(cur, bases, "overdue", "lead")
-    co = accountability.department_table(cur, bases, "overdue", "co")
+    lead = printed_departments(accountability.department_table(cur, bases, "overdue", "lead"))
+    co = printed_departments(accountability.department_table(cur, bases, "overdue", "co"))
     return [Table(lead, "表3 牵头部门履职（按超期件数）", note=measures.ranking_rule_text()),
             Table(co, "表4 配合部门履职（按超期件数）",
                   note="配合部门：分类处置清单为该类诉求列明的配合单位；一件工单计入每个配合部门。"

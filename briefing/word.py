@@ -118,8 +118,9 @@ WIDE = 9
 
 
 def _width(text: str) -> float:
-    """Display width of ``text`` in half-em units (a Chinese character is two)."""
-    return sum(2.0 if ord(ch) > 0x2E7F else 1.0 for ch in text)
+    """Display width of ``text`` in half-em units (a Chinese character is two; digits and
+    signs of the CJK fonts are a little wider than half an em)."""
+    return sum(2.0 if ord(ch) > 0x2E7F else 1.15 for ch in text)
 
 
 def _column_widths(texts: list[list[str]], header: list[str], total_cm: float,
@@ -127,7 +128,7 @@ def _column_widths(texts: list[list[str]], header: list[str], total_cm: float,
     """Column widths (cm): figures get the width of their longest cell (a number never
     wraps), text columns share what is left (they may wrap), headers wrap at most twice."""
     half_em = size_pt / 2 * 2.54 / 72
-    pad = 0.35
+    pad = 0.42  # Word's cell margins, both sides
     need, is_text = [], []
     for i, name in enumerate(header):
         cells = [r[i] for r in texts if r[i]]
@@ -189,7 +190,7 @@ def _table(doc: Any, block: Table) -> None:
         p = doc.add_paragraph()
         _font(p.add_run(block.title), HEADING_FONT, 9.5, True)
         p.paragraph_format.keep_with_next = True
-    size = 9 if cols <= 6 else 8
+    size = 9 if cols <= 6 else 8 if cols <= 11 else 7.5
     header = [str(c) for c in df.columns]
     texts = [[fmt(v) for v in row] for row in df.itertuples(index=False)]
     widths = _column_widths(texts, header, _text_width_cm(doc), size)

@@ -108,7 +108,8 @@ def test_every_figure_is_the_dashboards(made: tuple[bytes, Filters], demo: Engin
         _as_text(accountability.street_table(streets, bases, "overdue")))
     pd.testing.assert_frame_equal(
         tables["表3 牵头部门履职（按超期件数）"],
-        _as_text(accountability.department_table(depts, dbases, "overdue", "lead")))
+        _as_text(sections.printed_departments(
+            accountability.department_table(depts, dbases, "overdue", "lead"))))
     typical = next(v for k, v in tables.items() if k.endswith("典型案例"))
     assert list(typical["工单号"]) == list(progress_rows["case_no"])
     assert list(tables["表11 物业服务企业红黑榜"]["物业企业"]) == list(firms["物业企业"])
