@@ -6,14 +6,15 @@ import streamlit as st
 
 from dashboard import common, data
 from dashboard import map as pmap
+from geo import measures
 
 
 @common.guarded
 def main() -> None:
     common.setup("物业企业")
     f = common.filters()
-    st.caption(f"时段：{common.period_text(f)}　·　超期率：期内诉求中已超期未办结或超期办结的比例；"
-               "满意率：回访评价中满意与基本满意的比例")
+    st.caption(f"时段：{common.period_text(f)}　·　{measures.LATE_HELP}"
+               f"{measures.help_text('satisfaction_rate')}。")
     streets_layer, streets = common.layer("street_areas", f)
     drawn = [(streets_layer, streets, {"measure": None}), (*common.layer("firm_coverage", f), {})]
     m, legend = pmap.build(drawn, bounds=pmap.city_bounds(streets.features))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import auth, common, data
 from dashboard import map as pmap
-from geo import sheets
+from geo import measures, sheets
 from layers import heat, registry
 from layers.base import Layer, LayerData
 from layers.filters import HOTSPOT_LABELS
@@ -50,6 +50,7 @@ def main() -> None:
 
     xlsx_bytes = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
                          [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
+                          *measures.HAZARD_DEFINITIONS,
                           *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])])
     auth.download_button("下载热点与隐患清单（Excel）", xlsx_bytes,
                          f"{HOTSPOT_LABELS[theme]}热点.xlsx", what="hotspots",

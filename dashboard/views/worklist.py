@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import auth, common, data
 from dashboard import map as pmap
-from geo import sheets
+from geo import measures, sheets
 from layers import worklist
 
 
@@ -37,7 +37,7 @@ def main() -> None:
         [(f"{names[street]}工作清单", table)],
         [f"{names[street]} 三无小区与老旧小区工作清单",
          f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",
-         *worklist.explanation(),
+         *worklist.explanation(), measures.LATE_HELP, *measures.HAZARD_DEFINITIONS,
          *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])],
     )
     auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
