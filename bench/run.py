@@ -23,6 +23,11 @@ Measured:
 - **row-level security**: the overview and the drill-down built as the dashboard builds
   them, through its own database role under an account's scope (a ``leader`` and a
   ``street`` account), interleaved with the same work as the table owner;
+- **the joint meeting** (issue 11): the department accountability table (every
+  department, lead and co-handling, every measure and the medians) for the year
+  and for a quarter; the street figures of a quarter with its 环比 and 同比 periods
+  (three cold passes of the shared facts); a search of the case text over the year;
+  the briefing of a quarter built and written as ``.docx`` (maps included);
 - **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
 """
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import os
@@ -343,6 +349,40 @@ def measure_browser(engine: Engine, res: Result, say: Say) -> None:
             browser.close()
 
 
+def measure_meeting(engine: Engine, res: Result) -> None:
+    """The meeting's own queries at N cases, each cold (the facts memo cleared)."""
+    from briefing import build, word
+    from layers import accountability, casework
+
+    year = _filters(engine)
+    quarter = Filters(start=dt.date(year.end.year, 3 * ((year.end.month - 1) // 3) + 1, 1),
+                      end=year.end, as_of=year.as_of)
+    def streets_with_changes(con: sa.Connection) -> list[Any]:
+        return [accountability.streets(con, g) for g in
+                (quarter, quarter.compared("prev"), quarter.compared("yoy"))]
+
+    for _ in range(res.runs):
+        for key, f in (("departments_year_ms", year), ("departments_quarter_ms", quarter)):
+            with engine.connect() as con:
+                res.add(key, _timed(functools.partial(accountability.departments, con, f))[0]
+                        * 1000)
+        facts.clear()
+        with engine.connect() as con:
+            res.add("streets_with_changes_ms",
+                    _timed(functools.partial(streets_with_changes, con))[0] * 1000)
+            res.add("case_search_ms", _timed(functools.partial(
+                casework.case_list, con, year, casework.CaseQuery(text="电梯"),
+                with_text=True))[0] * 1000)
+    for _ in range(min(res.runs, 3)):
+        facts.clear()
+        with engine.connect() as con:
+            seconds, doc = _timed(functools.partial(build.build, con, quarter))
+            written, payload = _timed(functools.partial(word.to_docx, doc))
+        res.add("briefing_build_s", seconds)
+        res.add("briefing_docx_s", written)
+        res.add("briefing_docx_bytes", float(len(payload)))
+
+
 def measure_naive(engine: Engine, res: Result) -> None:
     with engine.connect() as con:
         gdf = gpd.read_postgis(sa.text(
@@ -381,6 +421,8 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         measure_maps(engine, res)
         say("行级安全的开销（联席会议账号、街道账号）…")
         measure_scoped(engine, res)
+        say("联席会议：部门履职、环比同比、案件检索、简报 …")
+        measure_meeting(engine, res)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)
