@@ -1,69 +1,107 @@
-"""Take one screenshot per dashboard page (for the README) from a running dashboard.
+"""Take the dashboard's screenshots (for the README and docs/) from a running dashboard.
 
 Usage::
 
-    propmap demo                          # the demo data
+    propmap demo --as-of 2026-06-30       # the demo data (prints the demo accounts)
     propmap serve --port 8501 &           # the dashboard
-    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:8501 --out docs/screenshots
+    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:8501 \\
+        --user demo-leader --password '…' --out docs/screenshots
 
-Headless Debian Chromium (/usr/bin/chromium) at 1920×1080; every request to a
-host other than the dashboard's is blocked, so the pictures prove the
-dashboard works offline.
+Logs in as the account given (a leader sees every page), then takes each page in
+headless Debian Chromium (/usr/bin/chromium), at 1920×1080 unless the shot says
+otherwise (the meeting screen also at 1366×768); a page taller than the window is
+taken whole. Every request to a host other than the dashboard's is blocked, so
+the pictures prove the dashboard works offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
+from dashboard import harness
 from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, wait_for_map
 
-#: (file name, URL path with query) of each page.
-SHOTS = [
-    ("overview.png", ""),
-    ("drilldown.png", "drilldown?street={street}&compound={compound}"),
-    ("worklist.png", "worklist?street={street}"),
-    ("hotspots.png", "hotspots"),
-    ("firms.png", "firms"),
-    ("present.png", "present"),
+#: (file name, URL path with query, window size, whether a map is drawn, whole page).
+SHOTS: list[tuple[str, str, tuple[int, int], bool, bool]] = [
+    ("overview.png", "?period=q", (1920, 1080), True, True),
+    ("drilldown.png", "drilldown?street={street}&compound={compound}", (1920, 1080), True, True),
+    ("worklist.png", "worklist?street={street}", (1920, 1080), True, True),
+    ("hotspots.png", "hotspots", (1920, 1080), True, True),
+    ("firms.png", "firms", (1920, 1080), True, True),
+    ("present.png", "present?period=q&step=overview", (1920, 1080), True, False),
+    ("present-1366.png", "present?period=q&step=overview", (1366, 768), True, False),
+    ("present-streets.png", "present?period=q&step=streets", (1920, 1080), True, False),
+    ("present-departments.png", "present?period=q&step=departments", (1366, 768), False, False),
+    ("present-hotspots.png", "present?period=q&step=hotspots", (1920, 1080), True, False),
+    ("present-sanwu.png", "present?period=q&step=sanwu", (1366, 768), True, False),
+    ("present-typical.png", "present?period=q&step=typical", (1366, 768), False, False),
+    ("cases.png", "cases?period=q&level=city&reopened=yes&case={case}", (1920, 1080), False,
+     True),
+    ("typical.png", "typical?quarter={quarter}", (1920, 1080), False, True),
 ]
+
+
+def _settle(page: Any) -> None:
+    time.sleep(1.0)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
+        "&& !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
+    time.sleep(1.5)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", default="http://127.0.0.1:8501")
     ap.add_argument("--out", default="docs/screenshots", type=Path)
+    ap.add_argument("--user", default="demo-leader")
+    ap.add_argument("--password", default=os.environ.get("PROPMAP_SCREENSHOT_PASSWORD", ""))
     ap.add_argument("--street", default="522601005000")
-    ap.add_argument("--compound", default=None)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    compound = args.compound
-    if compound is None:
-        import sqlalchemy as sa
+    import sqlalchemy as sa
 
-        from geo.db import make_engine
+    from geo import measures, periods
+    from geo.db import make_engine
 
-        with make_engine().connect() as con:
-            compound = con.execute(sa.text(
-                "SELECT id FROM compounds WHERE street_code = :s AND is_sanwu ORDER BY id LIMIT 1"),
-                {"s": args.street}).scalar()
+    with make_engine().connect() as con:
+        compound = con.execute(sa.text(
+            "SELECT id FROM compounds WHERE street_code = :s AND is_sanwu ORDER BY id LIMIT 1"),
+            {"s": args.street}).scalar()
+        case = con.execute(sa.text(
+            "SELECT id FROM cases WHERE level = 'city' AND reopen_count > 0 "
+            "AND escalations <> '{}' ORDER BY received_at DESC LIMIT 1")).scalar()
+        quarter = periods.quarter_name(measures.cutoff_day(con))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
-        blocked = block_outside(page, args.url)
-        for name, path in SHOTS:
-            target = path.format(street=args.street, compound=compound)
+        for name, path, (width, height), has_map, whole in SHOTS:
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          locale="zh-CN")
+            page = context.new_page()
+            blocked = block_outside(page, args.url)
+            harness.login(page, args.url, args.user, args.password, 60_000)
+            target = path.format(street=args.street, compound=compound, case=case,
+                                 quarter=quarter)
             page.goto(f"{args.url.rstrip('/')}/{target}")
-            wait_for_map(page)
-            time.sleep(1.5)
-            page.screenshot(path=str(args.out / name), full_page=name != "present.png")
+            if has_map:
+                wait_for_map(page, 60_000)
+            _settle(page)
+            if whole:  # Streamlit scrolls inside its main block: grow the window to it
+                tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                                     ".scrollHeight")
+                page.set_viewport_size({"width": width, "height": min(int(tall) + 40, 6000)})
+                _settle(page)
+            page.screenshot(path=str(args.out / name))
             print(f"{args.out / name}")
+            context.close()
+            if blocked:
+                raise SystemExit(f"blocked outside requests: {blocked}")
         browser.close()
-    if blocked:
-        raise SystemExit(f"blocked outside requests: {blocked}")
 
 
 if __name__ == "__main__":
