@@ -28,7 +28,18 @@ Measured:
   and for a quarter; the street figures of a quarter with its 环比 and 同比 periods
   (three cold passes of the shared facts); a search of the case text over the year;
   the briefing of a quarter built and written as ``.docx`` (maps included);
-- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes.
+- **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
+  through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
+  load after a warm-up round, and the server's memory round by round;
+- **credit and coverage**: the firms' and the committees' credit evaluation (four quarters,
+  every score, proposal and flag), the coverage gaps per community and the party-building
+  coverage per street office, as the table owner;
+- **naive**: ``GeoDataFrame.explore()`` of 100,000 case points, time and bytes;
+- **hot-spot statistics** (issue 10): Gi* of the fire theme over the city with
+  999 permutations, and the emerging hot spots over 52 weeks, each cold (memos
+  cleared) and then from the memo; and the repeat and multi-channel grouping
+  pass over every case (:func:`geo.complaints.compute`, what ``propmap demo``
+  adds to its load), in a transaction rolled back.
 """
 
 from __future__ import annotations
@@ -57,9 +68,9 @@ from dashboard import harness
 from dashboard import map as pmap
 from etl import demo, synthetic
 from etl.intake.cases import import_cases
-from geo import auth, db, roles, schema
+from geo import auth, complaints, coverage, credit, db, party, roles, schema
 from geo.scope import Scope
-from layers import facts, hotspot, registry
+from layers import facts, hotspot, hotspot_stats, registry
 from layers.filters import Filters
 
 Say = Callable[[str], None]
@@ -77,8 +88,13 @@ BUDGETS = (
     ("hotspot_ms", 1000.0, "ms", "hotspot aggregation ≤ 1 s"),
     ("browser_s", 4.0, "s", "first map render ≤ 4 s"),
     ("rls_overview_overhead", 0.10, "", "row-level security on the overview (leader) ≤ +10 %"),
+    ("load_p90_s", 5.0, "s", "20 sessions at once: 90th percentile page load ≤ 5 s"),
+    ("load_memory_growth", 0.10, "", "server memory flat after warm-up (≤ +10 %)"),
     ("rls_drilldown_overhead", 0.10, "",
      "row-level security on the drill-down (leader and street account) ≤ +10 %"),
+    ("gistar_s", 2.0, "s", "Gi* one theme, city, 999 permutations ≤ 2 s"),
+    ("emerging_s", 10.0, "s", "emerging hot spots, 52 weeks ≤ 10 s"),
+    ("credit_firms_ms", 1000.0, "ms", "firms' credit evaluation (4 quarters) ≤ 1 s"),
 )
 
 
@@ -233,6 +249,7 @@ def _connect(engine: Engine, scope: Scope | None) -> Iterator[sa.Connection]:
 def overview_once(engine: Engine, f: Filters, scope: Scope | None = None) -> int:
     """Build every overview layer and the map HTML; returns the HTML's bytes."""
     facts.clear()
+    pmap.clear()
     with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {})
@@ -250,6 +267,7 @@ def drilldown_once(engine: Engine, f: Filters, *, cold: bool = True,
     """
     if cold:
         facts.clear()
+    pmap.clear()
     with _connect(engine, scope) as con:
         drawn: list[tuple[Any, Any, dict[str, Any]]] = [
             (registry.get(k), registry.get(k).query(con, f), {}) for k in registry.DRILLDOWN]
@@ -286,6 +304,40 @@ def measure_maps(engine: Engine, res: Result, suffix: str = "") -> None:
         res.add("drilldown_after_overview_ms", seconds * 1000)
         seconds, _ = _timed(lambda: hotspot_once(engine, f))
         res.add("hotspot_ms", seconds * 1000)
+
+
+def measure_hotspot_stats(engine: Engine, res: Result, say: Say) -> None:
+    """Gi* and emerging hot spots (fire, the 52 weeks to the last case), cold then memoised."""
+    with engine.connect() as con:
+        last = con.execute(sa.text("SELECT max(received_at)::date FROM cases")).scalar()
+    f = hotspot_stats.period_of(last or AS_OF, None, None)
+    for i in range(res.runs):
+        facts.clear()
+        hotspot_stats.clear()
+        with engine.connect() as con:
+            seconds, df = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_s", seconds)
+            memo, _ = _timed(lambda: hotspot_stats.gistar_cells(con, f, "fire"))
+            res.add("gistar_memo_ms", memo * 1000)
+            em_s, em = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_s", em_s)
+            memo, _ = _timed(lambda: hotspot_stats.emerging_cells(con, f, "fire"))
+            res.add("emerging_memo_ms", memo * 1000)
+        say(f"  hot spots run {i + 1}: Gi* {seconds:.2f} s ({len(df)} cells), "
+            f"emerging {em_s:.2f} s ({int(em['steps'].iloc[0])} weeks)")
+
+
+def measure_linking(engine: Engine, res: Result, say: Say) -> None:
+    """Repeats and multi-channel groups over every case, as the demo computes them."""
+    for i in range(res.runs):
+        with engine.connect() as con, con.begin() as tx:
+            seconds, out = _timed(lambda: complaints.compute(con, "cases"))
+            tx.rollback()
+        res.add("linking_s", seconds)
+        res.add("linking_repeats_s", out.seconds["repeats"])
+        res.add("linking_grouping_s", out.seconds["grouping"])
+        say(f"  linking run {i + 1}: {seconds:.2f} s (repeats {out.seconds['repeats']:.2f} s, "
+            f"{out.grouping.candidates:,} candidate pairs, {out.grouping.groups:,} groups)")
 
 
 def measure_scoped(engine: Engine, res: Result) -> None:
@@ -383,6 +435,20 @@ def measure_meeting(engine: Engine, res: Result) -> None:
         res.add("briefing_docx_bytes", float(len(payload)))
 
 
+def measure_credit(engine: Engine, res: Result) -> None:
+    """Credit evaluations, coverage gaps and party-building coverage, as the owner."""
+    work: dict[str, Callable[[sa.Connection], Any]] = {
+        "credit_firms_ms": lambda c: credit.evaluate(c, "firm"),
+        "credit_committees_ms": lambda c: credit.evaluate(c, "committee"),
+        "coverage_gaps_ms": lambda c: coverage.gaps(c, "community"),
+        "party_coverage_ms": lambda c: party.coverage(c, "street"),
+    }
+    for _ in range(res.runs):
+        for key, fn in work.items():
+            with engine.connect() as con:
+                res.add(key, _timed(lambda f=fn, c=con: f(c))[0] * 1000)  # type: ignore[misc]
+
+
 def measure_naive(engine: Engine, res: Result) -> None:
     with engine.connect() as con:
         gdf = gpd.read_postgis(sa.text(
@@ -396,7 +462,24 @@ def measure_naive(engine: Engine, res: Result) -> None:
     res.add("naive_points", float(len(gdf)))
 
 
-def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
+def measure_sessions(engine: Engine, res: Result, sessions: int, rounds: int,
+                     say: Say) -> None:
+    """Many sessions at once through Streamlit's websocket (:mod:`bench.load`)."""
+    from bench import load
+
+    out = load.run(engine, sessions, rounds, say=say)
+    if out.failures:
+        raise RuntimeError(f"{len(out.failures)} page loads failed: {out.failures[:3]}")
+    res.machine["sessions"] = sessions
+    res.machine["session_rounds"] = rounds
+    res.raw["load_page_s"] = out.after_warmup()
+    res.raw["load_rss_bytes"] = [float(r) for r in out.rss]
+    res.add("load_p90_s", out.p90())
+    res.add("load_memory_growth", out.memory_growth())
+
+
+def run(n: int, runs: int, say: Say = print, browser: bool = True, sessions: int = 0,
+        rounds: int = 4) -> Result:
     """Measure everything on a scratch database; see the module docstring."""
     res = Result(cases=n, runs=runs, machine=machine())
     # As the dashboard does at start-up (dashboard/common.py): keep full garbage
@@ -421,11 +504,19 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True) -> Result:
         measure_maps(engine, res)
         say("行级安全的开销（联席会议账号、街道账号）…")
         measure_scoped(engine, res)
+        say(f"热点统计与一事多诉（{n:,} 件）…")
+        measure_hotspot_stats(engine, res, say)
+        measure_linking(engine, res, say)
+        say("信用评价、覆盖缺口与党建覆盖 …")
+        measure_credit(engine, res)
         say("联席会议：部门履职、环比同比、案件检索、简报 …")
         measure_meeting(engine, res)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)
+        if sessions:
+            say(f"{sessions} 个会话同时访问 …")
+            measure_sessions(engine, res, sessions, rounds, say)
         say("对照：explore() …")
         measure_naive(engine, res)
     return res
@@ -444,7 +535,7 @@ def _fmt(key: str, value: float | None) -> str:
         return f"{value:.1f} ×"
     if key == "payload_growth":
         return f"{value * 100:.1f} %"
-    if key.endswith("_overhead"):
+    if key.endswith(("_overhead", "_growth")) and key != "payload_growth":
         return f"{value * 100:+.1f} %"
     return f"{value:,.0f}"
 

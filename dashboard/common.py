@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import folium
+import sqlalchemy as sa
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard import data
+from dashboard import map as pmap
 from geo import measures, periods
-from geo._errors import user_message
+from geo._errors import PropmapError, user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
 from layers import compare, registry
@@ -67,6 +67,44 @@ def refuse(message: str) -> None:
     """A clear refusal in place of the page (nothing else is drawn)."""
     st.error(f"无权查看：{message}")
     st.stop()
+
+
+#: What a form's write may raise that the user should read (anything else is a bug).
+WRITE_ERRORS: tuple[type[Exception], ...] = (PropmapError, sa.exc.DBAPIError)
+
+
+def write_error(exc: Exception) -> str:
+    """What a refused write says to the user: the error's own words, the database's refusal
+    in Chinese, or, for a constraint the form did not foresee, a plain request to check."""
+    message = user_message(exc)
+    if message is None:
+        log.warning("write refused: %s", exc)
+        message = "数据库未接受这次保存（数据不符合约束）。请检查填写的内容后重试。"
+    return message
+
+
+def set_url(**params: str | None) -> None:
+    """Write parameters to the URL (``None`` or ``""`` removes one)."""
+    _set_url(**params)
+
+
+def street_filter(key: str, *, label: str = "街道/镇", everything: str = "全市") -> str | None:
+    """A street-office filter for the page (in the URL as ``street``): ``None`` is every street
+    the account sees (the whole city for city-wide accounts). A street outside the account's
+    area in the URL is refused."""
+    names = visible_streets()
+    sc = scope()
+    options: list[str | None] = ([None] if sc.city_wide or len(names) > 1 else []) + list(names)
+    current = st.query_params.get("street") or None
+    if current is not None and current not in names:
+        refuse("该街道/镇不在您的辖区内。")
+    if current is None and None not in options:
+        current = options[0]
+    chosen = st.selectbox(label, options, index=options.index(current),
+                          format_func=lambda c: everything if c is None else names[c], key=key)
+    if (chosen or None) != (st.query_params.get("street") or None):
+        _set_url(street=chosen)
+    return chosen
 
 
 def filter_text(f: Filters) -> str:
@@ -216,8 +254,7 @@ def period_text(f: Filters) -> str:
 
 # --- page furniture ---------------------------------------------------------
 
-SYNTHETIC_NOTICE = ("⚠ 演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                    "仅城市轮廓与街道名称为真实。")
+SYNTHETIC_NOTICE = "⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。"
 
 
 def setup(title: str, *, presentation: bool = False) -> None:
@@ -226,7 +263,18 @@ def setup(title: str, *, presentation: bool = False) -> None:
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
     if data.synthetic(data.ctx()):
-        st.caption(SYNTHETIC_NOTICE)
+        text = synthetic_notice()
+        # Text from the database: Markdown's special characters shown as themselves.
+        st.caption(text.translate({ord(c): "\\" + c for c in "\\`*_[]<>#~$|"}))
+
+
+def synthetic_notice() -> str:
+    """The synthetic-data notice; the demo says which of its parts are real (etl.demo)."""
+    meta = data.dataset_meta(data.ctx())
+    real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
+    if real and invented:
+        return f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。"
+    return SYNTHETIC_NOTICE
 
 
 def page_css(*, presentation: bool = False) -> None:
@@ -238,8 +286,8 @@ def page_css(*, presentation: bool = False) -> None:
 
 def compact_title(title: str) -> None:
     """A one-line title with the synthetic-data notice beside it (会议展示's header)."""
-    note = (f'<span class="pm-synthetic" title="{esc(SYNTHETIC_NOTICE)}">⚠ 演示数据（合成）</span>'
-            if data.synthetic(data.ctx()) else "")
+    note = (f'<span class="pm-synthetic" title="{esc(synthetic_notice())}">⚠ 演示数据（合成）'
+            '</span>' if data.synthetic(data.ctx()) else "")
     st.markdown(f'<h1 class="pm-title pm-big">{esc(title)}{note}</h1>', unsafe_allow_html=True)
 
 
@@ -266,15 +314,29 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def map_widget(m: folium.Map, *, key: str, height: int = 620) -> dict[str, Any] | None:
-    """Draw ``m``; returns the clicked feature's properties, if new.
+def map_widget(m: pmap.MapView, *, key: str, height: int = 620) -> dict[str, Any] | None:
+    """Draw the rendered map ``m``; returns the clicked feature's properties, if new.
 
-    Only ``last_active_drawing`` is returned, so panning and zooming do not
-    rerun the script. A click is reported once: the map remembers its last
-    value, so the value handled last is kept per key.
+    The component of streamlit-folium (pinned in pyproject) gets the map rendered once
+    per server (:class:`dashboard.map.MapView`) instead of rendering it again in every
+    session, as ``st_folium`` would. Only ``last_active_drawing`` is returned, so
+    panning and zooming do not rerun the script. A click is reported once: the map
+    remembers its last value, so the value handled last is kept per key.
     """
-    out = st_folium(m, key=key, height=height, use_container_width=True,
-                    returned_objects=["last_active_drawing"])
+    from streamlit_folium import _component_func, generate_js_hash
+
+    hash_key = generate_js_hash(m.script, key, False)
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    out = _component_func(
+        script=m.script, header=m.header, html=m.html, id=m.map_id, key=hash_key,
+        height=height, width=None, returned_objects=["last_active_drawing"],
+        default={"last_active_drawing": None}, zoom=None, center=None, feature_group=None,
+        return_on_hover=False, layer_control=None, pixelated=False,
+        css_links=list(m.css_links), js_links=list(m.js_links), on_change=_on_change,
+        wrap_longitude=False)
     feat = (out or {}).get("last_active_drawing")
     if not feat:
         return None
@@ -286,7 +348,7 @@ def map_widget(m: folium.Map, *, key: str, height: int = 620) -> dict[str, Any] 
     return dict(feat.get("properties") or {})
 
 
-def show_map(m: folium.Map, legend_html: str, *, key: str, height: int = 620,
+def show_map(m: pmap.MapView, legend_html: str, *, key: str, height: int = 620,
              legend_width: float = 0.24) -> dict[str, Any] | None:
     """:func:`map_widget` with its legend beside it."""
     left, right = st.columns([1 - legend_width, legend_width])

@@ -26,7 +26,8 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import db, roles
+from geo import committees, coverage, credit, db, party, roles
+from geo.credit_model import Period
 from geo.scope import Scope
 from layers import (
     accountability,
@@ -38,7 +39,7 @@ from layers import (
     stats,
     worklist,
 )
-from layers.base import LayerData
+from layers.base import LayerData, set_timeout
 from layers.filters import Filters
 
 #: Bound on the entries each cached function keeps (per server, all sessions).
@@ -75,16 +76,13 @@ def connect(ctx: Context) -> Iterator[sa.Connection]:
 
 
 @contextlib.contextmanager
-def connect_as(c: Context, scope: Scope) -> Iterator[sa.Connection]:
-    """A write transaction under the account's own scope, its name included.
-
-    :func:`connect` runs under the scope without the account's name (results are
-    shared by accounts of one scope); a write needs the name, for the audit log
-    and for the policies that check a row is written in the writer's own name.
-    """
-    if scope.key() != c.scope.key():
-        raise RuntimeError("the account's scope is not this run's scope")
-    with engine(c.db_url).begin() as con:
+def writing(ctx: Context, scope: Scope) -> Iterator[sa.Connection]:
+    """A transaction for a write by the logged-in account: its own ``scope`` (with the account
+    name, which row-level security checks against ``recorded_by``). Not cached; the data
+    version the write bumps refreshes every cached figure on the next run."""
+    if scope.key() != ctx.scope.key():
+        raise RuntimeError("the write's scope is not the page's")
+    with engine(ctx.db_url).begin() as con:
         scope.apply(con)
         yield con
 
@@ -212,7 +210,9 @@ def worklist_ranked(c: Context, f: Filters) -> pd.DataFrame:
 @_cached
 def hotspot_hexagons(c: Context, f: Filters, theme: str) -> LayerData:
     with connect(c) as con:
-        return hotspot.hexagons(con, f, theme)
+        out = hotspot.hexagons(con, f, theme)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out
 
 
 @_cached
@@ -233,7 +233,9 @@ def hotspot_open_hazards(c: Context, f: Filters, theme: str) -> pd.DataFrame:
 def layer_data(c: Context, key: str, f: Filters) -> LayerData:
     """The data of registered layer ``key`` for ``f``."""
     with connect(c) as con:
-        return registry.get(key).query(con, f)
+        out = registry.get(key).query(con, f)
+    _ = out.digest  # computed once, here, and cached with the data (the map cache's key)
+    return out
 
 
 # --- the joint meeting -------------------------------------------------------------------
@@ -296,11 +298,6 @@ def hazard_summary(c: Context, f: Filters) -> pd.DataFrame:
         return stats.hazard_summary(con, f)
 
 
-@_cached
-def firm_lists(c: Context, f: Filters) -> pd.DataFrame:
-    with connect(c) as con:
-        return stats.firm_lists(con, f)
-
 
 @_cached
 def top_compounds(c: Context, f: Filters) -> pd.DataFrame:
@@ -316,3 +313,92 @@ def briefing(c: Context, f: Filters, fmt: str, filters_note: str) -> bytes:
     with connect(c) as con:
         doc = build.build(con, f)
     return build.render(doc, fmt, filters_note=filters_note)
+
+
+# --- firms, credit, coverage and party building ------------------------------------------
+
+@_cached
+def firm_categories(c: Context, f: Filters, firm_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.firm_categories(con, f, firm_id)
+
+
+@_cached
+def credit_evaluation(c: Context, subject: str, period: str | None) -> credit.Evaluation:
+    """The credit evaluation of ``subject`` kind for ``period`` (``None``: the latest complete
+    quarter). Firms' scores need the whole city's cases: pages call this for firms only under
+    a city-wide scope."""
+    with connect(c) as con:
+        set_timeout(con)
+        return credit.evaluate(con, subject, Period.parse(period) if period else None)
+
+
+@_cached
+def credit_periods(c: Context) -> list[str]:
+    """The quarters the data cover whole, newest first."""
+    with connect(c) as con:
+        return [str(p) for p in credit.covered_periods(con)]
+
+
+@_cached
+def credit_lists(c: Context, subject: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return credit.lists(con, subject)
+
+
+@_cached
+def credit_history(c: Context, subject: str, subject_id: int) -> dict[str, pd.DataFrame]:
+    with connect(c) as con:
+        return credit.history(con, subject, subject_id)
+
+
+@_cached
+def credit_published(c: Context, subject: str) -> dict[int, dict[str, Any]]:
+    with connect(c) as con:
+        return credit.published(con, subject)
+
+
+@_cached
+def credit_events_in_force(c: Context, subject: str, subject_id: int) -> pd.DataFrame:
+    with connect(c) as con:
+        return credit.event_ids(con, subject, subject_id)
+
+
+@_cached
+def firm_names(c: Context) -> dict[int, str]:
+    with connect(c) as con:
+        return {int(r.id): r.name for r in con.execute(sa.text(
+            "SELECT id, name FROM property_firms ORDER BY name"))}
+
+
+@_cached
+def committee_names(c: Context) -> dict[int, str]:
+    """The committees the account's scope sees: compound id → name."""
+    with connect(c) as con:
+        return {cm.id: cm.name for cm in committees.from_register(con)}
+
+
+@_cached
+def coverage_gaps(c: Context, level: str, street: str | None) -> pd.DataFrame:
+    with connect(c) as con:
+        set_timeout(con)
+        return coverage.gaps(con, level, street)
+
+
+@_cached
+def party_coverage(c: Context, level: str) -> pd.DataFrame:
+    with connect(c) as con:
+        set_timeout(con)
+        return party.coverage(con, level)
+
+
+@_cached
+def party_firms(c: Context) -> pd.DataFrame:
+    with connect(c) as con:
+        return party.firms(con)
+
+
+@_cached
+def party_committees(c: Context, street: str | None) -> pd.DataFrame:
+    with connect(c) as con:
+        return party.committees_table(con, street)

@@ -36,7 +36,14 @@ def streamlit_command(port: int, *, address: str | None = None,
     """The ``streamlit run`` command line for the dashboard (run it with cwd ``dashboard/``)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.headless", "true" if headless else "false",
-           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false"]
+           "--server.enableStaticServing", "true", "--browser.gatherUsageStats", "false",
+           # No file watcher: it rescanned every imported module's path on every page
+           # run (a fifth of the server's time under 10 concurrent sessions, py-spy).
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+           # No full garbage collection after every page run: it took a fifth of the
+           # server's time under 10 concurrent sessions (py-spy); Python's own collector
+           # still runs, and propmap bench --sessions shows the memory stays flat.
+           "--runner.postScriptGC", "false"]
     if address:
         cmd += ["--server.address", address]
     return cmd
@@ -115,6 +122,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: The process id of each dashboard :func:`running` serves, by base URL (the load
+#: benchmark reads the server's memory from it).
+PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def running(database_url: str, *, log: IO[str] | None = None,
             timeout_s: float = 60.0) -> Iterator[str]:
@@ -131,6 +143,7 @@ def running(database_url: str, *, log: IO[str] | None = None,
     proc = subprocess.Popen(streamlit_command(port, address="127.0.0.1"), cwd=APP.parent,
                             env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    PIDS[base] = proc.pid
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -142,6 +155,7 @@ def running(database_url: str, *, log: IO[str] | None = None,
             time.sleep(0.1)
         yield base
     finally:
+        PIDS.pop(base, None)
         stop(proc)
 
 
@@ -186,3 +200,37 @@ def login(page: Any, base: str, name: str, password: str, timeout_ms: int = 30_0
     # the session cookie, so that the next navigation (a new Streamlit session) stays logged in
     page.wait_for_function("() => document.cookie.includes('propmap_session=')",
                            timeout=timeout_ms)
+
+
+def rerun_message(page: str, query: str = "") -> bytes:
+    """The back message a browser sends to run ``page`` (url path) with ``query``."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
+    return msg.SerializeToString()
+
+
+def read_message(raw: bytes) -> tuple[str, str]:
+    """A forward message from the server as ``(kind, text)``.
+
+    ``kind`` is ``script_finished``, an element's type for a new element
+    (``markdown``, ``exception``, ``error`` for an error box …) or the message's type.
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = ForwardMsg()
+    msg.ParseFromString(raw)
+    kind = msg.WhichOneof("type") or ""
+    if kind != "delta":
+        return kind, ""
+    element = msg.delta.new_element
+    etype = element.WhichOneof("type") or ""
+    if etype == "exception":
+        return "exception", element.exception.message
+    if etype == "alert":
+        return ("error" if element.alert.format == 1 else "alert"), element.alert.body
+    if etype == "markdown":
+        return "markdown", element.markdown.body
+    return etype, ""

@@ -9,10 +9,14 @@ needed because layers are GeoJSON and circle markers and legends are HTML.
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
+import folium.elements
 import numpy as np
 from branca.element import MacroElement
 from jinja2 import Template
@@ -166,9 +170,103 @@ def _tile_bounds(bounds: list[list[float]]) -> list[list[float]]:
     return [[float(y[0]), float(x[0])], [float(y[1]), float(x[1])]]
 
 
+@dataclass(frozen=True)
+class MapView:
+    """A map rendered once for the browser: what streamlit-folium's component receives.
+
+    Building a folium map and rendering it to Leaflet script took most of a page run
+    (measured with py-spy under 10 concurrent sessions: the render path was the
+    largest part of the page's own work). A map is a pure function of its layers'
+    data, their options and its bounds, so :func:`build` renders each distinct map
+    once per server and every session showing the same map reuses the result.
+    """
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: tuple[str, ...]
+    js_links: tuple[str, ...]
+    legend: str
+
+    def payload_bytes(self) -> int:
+        """What the browser receives for the map (script, header and HTML)."""
+        return len((self.script + self.header + self.html).encode())
+
+
+_VIEWS: OrderedDict[tuple[Any, ...], MapView] = OrderedDict()
+_VIEWS_LOCK = threading.Lock()
+_BUILDING: dict[tuple[Any, ...], threading.Lock] = {}
+#: Rendered maps kept per server (about 0.1–0.6 MB each).
+VIEWS_KEPT = 64
+
+
+def _option_keys(options: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A layer's options for the map's key: other layers' data (a comparison period's,
+    ``change_from``) by their digest, not their whole repr."""
+    return [(k, v.digest if isinstance(v, LayerData) else v) for k, v in options.items()]
+
+
+def _view_key(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]],
+              bounds: list[list[float]] | None) -> tuple[Any, ...]:
+    return (tuple((layer.key, data.digest, repr(sorted(_option_keys(options))))
+                  for layer, data, options in layers),
+            repr(bounds), settings.get("tile_url"), settings.get("tile_crs"),
+            settings.get("tile_attribution"))
+
+
 def build(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]], *,
-          bounds: list[list[float]] | None = None) -> tuple[folium.Map, str]:
-    """A map with each (layer, data, options) drawn in order; returns it and the legend HTML."""
+          bounds: list[list[float]] | None = None) -> tuple[MapView, str]:
+    """The map with each (layer, data, options) drawn in order, and its legend HTML.
+
+    Rendered once per distinct map and server (:class:`MapView`), then reused.
+    """
+    key = _view_key(layers, bounds)
+    with _VIEWS_LOCK:
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:  # twenty sessions asking for one new map: one builds it, the rest wait
+        with _VIEWS_LOCK:
+            hit = _VIEWS.get(key)
+            if hit is not None:
+                _VIEWS.move_to_end(key)
+                return hit, hit.legend
+        m, legend = draw(layers, bounds=bounds)
+        view = render(m, legend)
+        with _VIEWS_LOCK:
+            _VIEWS[key] = view
+            _BUILDING.pop(key, None)
+            while len(_VIEWS) > VIEWS_KEPT:
+                _VIEWS.popitem(last=False)
+    return view, legend
+
+
+def render(m: folium.Map, legend: str = "") -> MapView:
+    """Render ``m`` as streamlit-folium's ``st_folium`` does, once (see :func:`show`)."""
+    from streamlit_folium import _get_header, _get_html, _get_map_string, get_full_id
+
+    m.get_root().render()  # type: ignore[attr-defined]
+    m.render()
+    html, header = _get_html(m), _get_header(m)
+    script = _get_map_string(m)
+    css: list[str] = []
+    js: list[str] = []
+    for elem in _walk(m):
+        css.extend(href for _name, href in getattr(elem, "default_css", []))
+        js.extend(src for _name, src in getattr(elem, "default_js", []))
+    return MapView(script, header, html, get_full_id(m), tuple(dict.fromkeys(css)),
+                   tuple(dict.fromkeys(js)), legend)
+
+
+def _walk(elem: Any) -> Iterable[Any]:
+    if isinstance(elem, folium.elements.JSCSSMixin):
+        yield elem
+    for child in getattr(elem, "_children", {}).values():
+        yield from _walk(child)
+
+
+def draw(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]], *,
+         bounds: list[list[float]] | None = None) -> tuple[folium.Map, str]:
+    """A folium map with each (layer, data, options) drawn in order, and the legend HTML."""
     m = base_map(bounds=bounds)
     system = settings.get("tile_crs")
     legends = []
@@ -185,6 +283,14 @@ def build(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]], *,
     return m, "".join(legends)
 
 
-def html_bytes(m: folium.Map) -> int:
+def html_bytes(m: folium.Map | MapView) -> int:
     """Size of the map as sent to the browser (the script st_folium sends)."""
+    if isinstance(m, MapView):
+        return m.payload_bytes()
     return len(m.get_root().render().encode())
+
+
+def clear() -> None:
+    """Forget every rendered map (benchmarks measure the build, not the cache)."""
+    with _VIEWS_LOCK:
+        _VIEWS.clear()

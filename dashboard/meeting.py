@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -90,7 +89,7 @@ def show_ranking(df: pd.DataFrame, *, height: int = 420, key: str | None = None)
 def street_map(f: Filters, measure: str, view: str = "current", *, label_px: int = 15,
                outline: float = 1.2,
                extra: Sequence[tuple[Layer, LayerData, dict[str, Any]]] = ()
-               ) -> tuple[folium.Map, str]:
+               ) -> tuple[pmap.MapView, str]:
     """The street offices coloured by ``measure`` in ``view`` (:data:`MAP_VIEWS`), figures
     printed on the areas. The class bounds are shared by this period, the previous
     one and the same period last year, so a colour means the same figure on all three

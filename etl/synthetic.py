@@ -1,28 +1,47 @@
 """Deterministic synthetic Kaili: pure generation, no I/O.
 
 No public source has street, community or compound boundaries for Kaili, so
-the demo builds plausible ones inside the real city outline, with the real
-names and statistical codes of its 9 street offices and 11 towns:
+the demo builds plausible ones inside the real city outline, around the real
+seats, with the real names and statistical codes of its units (the reference
+lists are read through :mod:`geo.reference`; nothing is written):
 
-- the urban core (an ellipse around 大十字, the historic centre) is split into
-  the 9 street offices by Voronoi cells of seeds placed around the centre;
-- the rest of the outline is split into the 11 towns by Voronoi cells of
-  k-means centres (balanced areas), seeded near each town's direction;
-- each street office holds 6–7 communities (Voronoi again); each town one
-  community at its seat;
-- compounds are rectangles on a 240 m grid, denser and older towards the
-  centre, each wholly inside one community, so no two overlap;
+- the 9 street offices and 11 towns (2023) partition the outline as the
+  Voronoi cells of their known points: the seats the 2016 list gives (13 of
+  18) and the seats of their communities and villages (30). A unit with no
+  seat of its own sits at its namesake village (大风洞镇), or at the centre of
+  its communities' seats, a street office no farther than
+  :data:`URBAN_RADIUS_M` from 大十字; a street office the 2016 list does not
+  know (白午, 白果井, created since) takes the emptiest place in the ring
+  :data:`GAP_RING_M` around the centre. A community seat that would cut its
+  unit in two, or lies within :data:`SEAT_CLEARANCE_M` of another unit's
+  seat, does not shape the units. The street offices hold no land farther than
+  :data:`CORE_MARGIN_M` beyond the hull of their points; the towns share the
+  rest. So the 9 street offices stay small and compact around 大十字 and the
+  towns lie around them, each around its own seat;
+- inside each unit its real communities (社区) and villages (村) of 2016, by
+  name and code, are the Voronoi cells of their seats where known, else of
+  generated points: communities near the unit's seat, villages spread over
+  the rest. Street offices the 2016 list does not know get a few generated
+  communities, flagged as such (``real_name`` false);
+- compounds are rectangles on a 240 m grid, dense and old towards 大十字,
+  around the seats of the towns, and few in the villages, each wholly inside
+  one community, so no two overlap; their names follow a small grammar
+  (:data:`NAME_PATTERNS`) and are never cut or spliced;
 - cases and hazards follow the compounds: category mix, seasonality, weekday
   and hour patterns, repeat-complaint hotspots, statuses by age.
 
 Every function takes a ``numpy.random.Generator`` and is deterministic for a
-given seed. Geometry is built in a local transverse Mercator (metres) and
-returned in WGS84. Everything made here is marked ``synthetic``.
+given seed (the partition into units does not depend on it). Geometry is built
+in a local equirectangular projection (metres, :data:`LOCAL_CRS`) and returned
+in WGS84. Every boundary,
+compound, firm, case and hazard made here is synthetic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -35,119 +54,53 @@ from shapely.geometry.base import BaseGeometry
 
 from geo import crs, reference
 
-#: Local metric projection centred on Kaili.
-LOCAL_CRS = "+proj=tmerc +lat_0=26.5 +lon_0=108 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
-#: 大十字, Kaili's historic centre (WGS84).
-CENTRE = (107.978, 26.568)
-#: Street offices: offset of their seed from the centre in km (east, north).
-STREET_SEEDS_KM = {
-    "大十字街道": (0.0, 0.0),
-    "西门街道": (-1.6, 0.4),
-    "洗马河街道": (0.4, -1.7),
-    "城西街道": (-4.2, 0.8),
-    "湾溪街道": (1.8, 2.6),
-    "鸭塘街道": (5.8, 1.2),
-    "开怀街道": (-0.8, -5.0),
-    "白午街道": (3.6, -2.6),
-    "白果井街道": (-4.0, -3.4),
-}
-#: Towns: rough direction of their seat from the centre in km, refined by k-means.
-TOWN_SEEDS_KM = {
-    "三棵树镇": (12, -2),
-    "舟溪镇": (-2, -14),
-    "旁海镇": (-6, 20),
-    "湾水镇": (14, 14),
-    "炉山镇": (-14, 12),
-    "万潮镇": (0, 12),
-    "龙场镇": (-24, 10),
-    "碧波镇": (-14, 0),
-    "下司镇": (-34, -4),
-    "凯棠镇": (14, -14),
-    "大风洞镇": (-26, 2),
-}
-CORE_RADII_M = (7500.0, 5800.0)
+#: Local metric projection centred on Kaili: equirectangular, so affine in lon/lat. A
+#: straight edge stays straight in WGS84, and an area clipped in metres stays inside
+#: its unit in degrees (with a transverse Mercator the edges bent by centimetres and
+#: communities stuck out of their street by up to 80 m²). Its scale is within 0.5 %.
+LOCAL_CRS = "+proj=eqc +lat_ts=26.6 +lat_0=26.5 +lon_0=108 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
+#: 大十字街道, the historic centre: its seat is the city's centre.
+CENTRE_CODE = "522601002000"
+#: A street office placed by its communities' seats is at most this far from the centre (m).
+URBAN_RADIUS_M = 5000.0
+#: A community seat this close to another unit's seat does not shape the units (m):
+#: in the old town the seats of neighbouring units' communities lie a few hundred
+#: metres apart, and would leave a street office with a square kilometre.
+SEAT_CLEARANCE_M = 1000.0
+#: The street offices reach at most this far beyond the hull of their points (m).
+CORE_MARGIN_M = 2500.0
+#: A street office with no known point takes the emptiest place in this ring (m).
+GAP_RING_M = (2500.0, 5000.0)
+#: Generated communities of the street offices created after 2016 (real_name false).
+NEW_COMMUNITY_STEMS = (
+    "兴业",
+    "博雅",
+    "惠民",
+    "和顺",
+    "锦华",
+    "康宁",
+    "文华",
+    "兴隆",
+    "安和",
+    "瑞丰",
+    "富民",
+    "华阳",
+    "祥和",
+    "恒丰",
+    "明德",
+    "润泽",
+)
 
-COMMUNITY_STEMS = [
-    "金井",
-    "文化",
-    "营盘",
-    "韶山",
-    "清江",
-    "龙井",
-    "永丰",
-    "金泉",
-    "北京路",
-    "宁波路",
-    "环城",
-    "大学",
-    "民主",
-    "新华",
-    "映山",
-    "团结",
-    "龙头河",
-    "凤凰",
-    "枫香",
-    "苗岭",
-    "鼓楼",
-    "万博",
-    "碧水",
-    "金山",
-    "华联",
-    "学府",
-    "桥头",
-    "青年",
-    "阳光",
-    "春晓",
-    "彩虹",
-    "博南",
-    "西出口",
-    "东门",
-    "兴华",
-    "和平",
-    "建设",
-    "五里桥",
-    "开元",
-    "文昌",
-    "友谊",
-    "平安",
-    "光明",
-    "长青",
-    "丰收",
-    "新城",
-    "红星",
-    "向阳",
-    "白云",
-    "育才",
-    "幸福",
-    "振兴",
-    "锦江",
-    "金鼎",
-    "经开",
-    "凯运",
-    "银河",
-    "金岸",
-    "宏图",
-    "龙泉",
-    "桂花",
-    "香樟",
-    "新街",
-    "老街",
-    "北门",
-    "南门",
-    "东山",
-    "西山",
-    "迎宾",
-    "体育",
-    "花园",
-    "朝阳",
-]
-COMPOUND_STEMS = [
+# The grammar of compound names. A name is one stem and one suffix of a pattern,
+# joined whole, and at most one phase word after them when that name is taken
+# (阳光花园二期). No stem ends in a type word, so no name carries two.
+#: Developers' names of compounds built since 2001.
+BRANDS = (
     "锦绣",
     "阳光",
     "金色",
     "翠湖",
     "御景",
-    "华府",
     "龙腾",
     "凯旋",
     "鸿福",
@@ -158,13 +111,10 @@ COMPOUND_STEMS = [
     "金域",
     "盛世",
     "世纪",
-    "景园",
     "怡和",
     "嘉和",
     "富康",
     "瑞丰",
-    "恒大",
-    "碧桂",
     "清江",
     "苗岭",
     "鼓楼",
@@ -172,9 +122,7 @@ COMPOUND_STEMS = [
     "龙泉",
     "金泉",
     "泰和",
-    "安居",
     "福源",
-    "康城",
     "欣悦",
     "明珠",
     "学府",
@@ -191,24 +139,123 @@ COMPOUND_STEMS = [
     "梧桐",
     "翡翠",
     "银杏",
-    "春天",
     "新天地",
     "万象",
     "时代",
     "未来",
     "天誉",
-    "融创",
-    "中天",
     "汇景",
     "锦江",
     "金鼎",
     "银河",
     "宏图",
-    "龙井",
     "映山",
-]
-SUFFIXES_NEW = ("小区", "花园", "苑", "家园", "公馆", "华庭", "府", "城")
-SUFFIXES_OLD = ("小区", "新村", "宿舍", "生活区", "住宅区")
+    "清水湾",
+    "碧水",
+    "龙湖",
+    "兴隆",
+    "金桂",
+    "丹桂",
+    "紫荆",
+    "玫瑰",
+    "海棠",
+    "兰亭",
+    "观澜",
+    "听涛",
+    "揽月",
+    "望江",
+    "滨江",
+    "临江",
+    "江畔",
+    "湖畔",
+    "半山",
+    "云顶",
+    "青山",
+    "翠屏",
+    "碧溪",
+    "溪畔",
+    "锦华",
+    "华美",
+    "美景",
+    "佳和",
+    "春晖",
+    "朝晖",
+    "晨曦",
+    "旭日",
+    "东升",
+    "鼎盛",
+    "昌盛",
+    "隆盛",
+    "福星",
+    "吉祥",
+    "如意",
+    "金湾",
+    "银湾",
+    "蓝湾",
+    "绿洲",
+    "绿茵",
+    "翠竹",
+    "青竹",
+    "松林",
+    "状元",
+    "文峰",
+    "文昌",
+    "凯宏",
+    "黔东",
+    "金鹰",
+    "大地",
+    "锦程",
+    "恒信",
+    "润和",
+    "康乐",
+    "安康",
+)
+NEW_SUFFIXES = ("小区", "花园", "苑", "家园", "华庭", "雅苑", "公馆", "嘉园", "名城")
+#: Names of the 1980s and 1990s.
+OLD_STEMS = (
+    "红旗",
+    "团结",
+    "建设",
+    "向阳",
+    "东风",
+    "胜利",
+    "友谊",
+    "解放",
+    "红星",
+    "前进",
+    "工农",
+    "五一",
+    "新华",
+    "和平",
+    "朝阳",
+    "育才",
+    "光明",
+    "幸福",
+    "长征",
+    "新民",
+    "民主",
+    "文化",
+    "建新",
+    "跃进",
+    "红光",
+    "永红",
+    "群英",
+    "丰收",
+    "新建",
+    "繁荣",
+    "青年",
+    "劳动",
+    "东红",
+    "卫星",
+    "曙光",
+    "先锋",
+    "立新",
+    "春风",
+    "振兴",
+    "兴华",
+)
+OLD_SUFFIXES = ("小区", "新村")
+#: Work units whose staff housing became a compound (单位宿舍).
 WORK_UNITS = (
     "州供电局",
     "凯里发电厂",
@@ -223,7 +270,9 @@ WORK_UNITS = (
     "州邮电局",
     "市食品公司",
 )
-ROADS = [
+WORK_UNIT_SUFFIXES = ("宿舍", "家属院", "生活区", "家属区")
+#: Roads of the city centre (an old compound named after its road).
+ROADS = (
     "北京东路",
     "北京西路",
     "韶山南路",
@@ -244,7 +293,28 @@ ROADS = [
     "民主路",
     "建设路",
     "鸭塘大道",
-]
+)
+ROAD_SUFFIXES = ("小区",)
+RESETTLEMENT_SUFFIXES = ("安置区", "安置小区", "移民安置区")
+VILLAGE_SUFFIXES = ("新村",)
+PHASES = ("二期", "三期", "东区", "西区", "南区", "北区")
+#: Weight of a candidate compound at a town's seat against one at 大十字 (1).
+TOWN_WEIGHT = 0.1
+#: Pattern → (stems, suffixes). ``None`` stems: the compound's own community or village
+#: without its 社区/村/家委会 (鸭塘安置区, 龙场煤矿生活区).
+NAME_PATTERNS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
+    "brand": (BRANDS, NEW_SUFFIXES),
+    "old": (OLD_STEMS, OLD_SUFFIXES),
+    "road": (ROADS, ROAD_SUFFIXES),
+    "work_unit": (WORK_UNITS, WORK_UNIT_SUFFIXES),
+    "factory": (None, WORK_UNIT_SUFFIXES),
+    "resettlement": (None, RESETTLEMENT_SUFFIXES),
+    "village": (None, VILLAGE_SUFFIXES),
+}
+#: The last characters of the type words: no stem may end in one, or a name would
+#: read as carrying two (新村新村).
+TYPE_CHARS = "区园苑庭馆城村院舍期"
+
 FIRM_STEMS = [
     "金泉",
     "清江",
@@ -388,10 +458,16 @@ def _wgs(geom: BaseGeometry) -> BaseGeometry:
     return shapely.transform(geom, lambda c: np.column_stack(_to_wgs.transform(c[:, 0], c[:, 1])))
 
 
+def _wgs_all(geoms: list[BaseGeometry]) -> np.ndarray:
+    """:func:`_wgs` of many geometries in one call."""
+    return shapely.transform(
+        np.array(geoms, dtype=object),
+        lambda c: np.column_stack(_to_wgs.transform(c[:, 0], c[:, 1])),
+    )
+
+
 def _multi(geom: BaseGeometry) -> MultiPolygon:
-    geom = shapely.make_valid(geom)
-    polys = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
-    return MultiPolygon(polys)
+    return MultiPolygon(_parts(shapely.make_valid(geom)))
 
 
 def _where_else_none(mask: np.ndarray, values: object) -> np.ndarray:
@@ -415,109 +491,558 @@ def _sample_in(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarr
     return np.concatenate(out)[:n]
 
 
-def _kmeans(points: np.ndarray, init: np.ndarray, iterations: int = 12) -> np.ndarray:
-    """Lloyd's algorithm from ``init``: centres whose Voronoi cells have balanced area."""
-    centres = init.copy()
-    for _ in range(iterations):
-        d = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        label = d.argmin(axis=1)
-        for k in range(len(centres)):
-            members = points[label == k]
-            if len(members):
-                centres[k] = members.mean(axis=0)
-    return centres
+def _voronoi_labels(
+    points: np.ndarray, labels: np.ndarray, n_labels: int, clip: BaseGeometry
+) -> list[BaseGeometry]:
+    """Per label, the union of the Voronoi cells of its ``points``, clipped to ``clip``.
+
+    Cells come from one GEOS diagram, so neighbours share their edges exactly
+    and the result partitions ``clip``.
+    """
+    minx, miny, maxx, maxy = clip.bounds
+    envelope = shapely.box(minx - 5000, miny - 5000, maxx + 5000, maxy + 5000)
+    cells = list(shapely.voronoi_polygons(shapely.multipoints(points), extend_to=envelope).geoms)
+    tree = shapely.STRtree(cells)
+    # Duplicate points share one cell: the first of them takes it.
+    hit_point, hit_cell = tree.query(shapely.points(points), predicate="intersects")
+    parts: list[list[BaseGeometry]] = [[] for _ in range(n_labels)]
+    taken: set[int] = set()
+    for p, c in zip(hit_point, hit_cell, strict=True):
+        if c not in taken:
+            taken.add(int(c))
+            parts[labels[p]].append(cells[c])
+    return [shapely.union_all(ps).intersection(clip) if ps else Polygon() for ps in parts]
 
 
-def _voronoi(seeds: np.ndarray, clip: BaseGeometry) -> list[MultiPolygon]:
-    """Voronoi cells of ``seeds`` clipped to ``clip``, in the seeds' order."""
-    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=clip.buffer(1000))
-    by_seed: list[MultiPolygon] = []
-    pts = shapely.points(seeds)
-    cell_list = list(cells.geoms)
-    for p in pts:
-        cell = next(c for c in cell_list if c.covers(p))
-        by_seed.append(_multi(cell.intersection(clip)))
-    return by_seed
+def _parts(geom: BaseGeometry) -> list[Polygon]:
+    """The polygons of ``geom`` with an area (no lines or points from an overlay)."""
+    return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0]
+
+
+def _main_part(geom: BaseGeometry, at: np.ndarray) -> Polygon | None:
+    """The part of ``geom`` that holds the point ``at`` (None if none does)."""
+    pt = Point(*at)
+    return next((g for g in _parts(geom) if g.covers(pt)), None)
+
+
+def _give_away_strays(areas: list[BaseGeometry], seats: np.ndarray) -> list[MultiPolygon]:
+    """Hand each part of an area that does not hold its seat to the neighbour it borders most.
+
+    A Voronoi cell clipped to a concave outline can fall apart; a piece cut
+    off from its seat goes to the area it shares the longest border with.
+    """
+    areas = list(areas)
+    for i in range(len(areas)):
+        parts = _parts(areas[i])
+        pt = Point(*seats[i])
+        main = next((g for g in parts if g.covers(pt)), None)
+        strays = [g for g in parts if g is not main]
+        if main is None or not strays:
+            continue
+        areas[i] = main
+        for piece in strays:
+            border = [
+                piece.boundary.intersection(a).length if j != i else -1.0
+                for j, a in enumerate(areas)
+            ]
+            j = int(np.argmax(border))
+            areas[j] = areas[j].union(piece)
+    return [_multi(a) for a in areas]
+
+
+def _partition(
+    points: np.ndarray, labels: np.ndarray, seats: np.ndarray, clip: BaseGeometry
+) -> tuple[list[MultiPolygon], np.ndarray]:
+    """Areas around several known points each, one piece per area.
+
+    ``points`` with their area ``labels``; ``seats[k]`` is area ``k``'s own
+    point, which is always kept. A point whose cell lies apart from its seat's
+    piece (a geocoding that contradicts its neighbours) is dropped and the
+    diagram drawn again. Returns the areas and which points were kept.
+    """
+    keep = np.ones(len(points), bool)
+    n = len(seats)
+    is_seat = np.zeros(len(points), bool)
+    for k in range(n):
+        is_seat[np.flatnonzero((labels == k) & (points == seats[k]).all(axis=1))[:1]] = True
+    for _ in range(10):
+        areas = _voronoi_labels(points[keep], labels[keep], n, clip)
+        mains = [_main_part(a, seats[k]) for k, a in enumerate(areas)]
+        astray = [
+            i
+            for i in np.flatnonzero(keep & ~is_seat)
+            if mains[labels[i]] is None or not mains[labels[i]].covers(Point(*points[i]))
+        ]
+        if not astray:
+            break
+        keep[astray] = False
+    return _give_away_strays(areas, seats), keep
+
+
+def _on_edge(points: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the distance to the nearest of ``segments`` (m, 2, 2) and its index."""
+    a, b = segments[:, 0], segments[:, 1]
+    ab = b - a
+    t = ((points[:, None, :] - a[None]) * ab[None]).sum(axis=2) / np.maximum(
+        (ab**2).sum(axis=1), 1e-12
+    )
+    foot = a[None] + np.clip(t, 0.0, 1.0)[..., None] * ab[None]
+    d = np.hypot(*(points[:, None, :] - foot).transpose(2, 0, 1))
+    k = d.argmin(axis=1)
+    return d[np.arange(len(points)), k], k
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """Kaili's outline in local metres, with what the boundary fixes need of it."""
+
+    shape: MultiPolygon
+    border: BaseGeometry  # its boundary, prepared
+    segments: np.ndarray  # (m, 2, 2): every edge of every ring
+    corners: frozenset[tuple[float, float]]
+
+
+@functools.cache
+def _outline() -> _Outline:
+    shape = _local(reference.kaili_outline())
+    rings = [r for p in _parts(shape) for r in (p.exterior, *p.interiors)]
+    segments = np.concatenate(
+        [np.stack([c[:-1], c[1:]], axis=1) for c in (shapely.get_coordinates(r) for r in rings)]
+    )
+    border = shape.boundary
+    shapely.prepare(border)
+    return _Outline(shape, border, segments, frozenset((x, y) for x, y in segments[:, 0]))
+
+
+def _snap_to_outline(geoms: list[MultiPolygon]) -> list[MultiPolygon]:
+    """Move every vertex that lies on an edge of the outline to that edge's nearer end.
+
+    Where an inner border meets the outline, clipping puts a vertex in the middle of
+    an outline edge. The outline itself has none there, and PostGIS reads the
+    degenerate sliver between the two as tens of square metres on the spheroid (its
+    edges are geodesics, ours straight in lon/lat). The same vertex moves alike in
+    both areas it bounds, so they still partition the outline.
+    """
+    outline = _outline()
+    segments, corners, border = outline.segments, outline.corners, outline.border
+
+    def snap(xy: np.ndarray) -> np.ndarray:
+        near = shapely.dwithin(border, shapely.points(xy), 1e-6)
+        if not near.any():
+            return xy
+        near[near] = [(x, y) not in corners for x, y in xy[near]]
+        if not near.any():
+            return xy
+        out = xy.copy()
+        _d, k = _on_edge(xy[near], segments)
+        ends = segments[k]
+        first = np.hypot(*(ends[:, 0] - xy[near]).T) <= np.hypot(*(ends[:, 1] - xy[near]).T)
+        out[near] = np.where(first[:, None], ends[:, 0], ends[:, 1])
+        return out
+
+    return [_multi(shapely.transform(g, snap)) for g in geoms]
+
+
+def _densify_inner(geom: MultiPolygon, step: float = 100.0) -> MultiPolygon:
+    """``geom`` with its edges off the outline cut into pieces of at most ``step`` metres.
+
+    A border 15 km long carries the communities' corners on it; PostGIS (geodesic
+    edges) reads a corner in the middle of a long straight edge as a sliver of up to
+    200 m². Pieces are cut from the lesser end, so both areas sharing an edge get the
+    very same points.
+    """
+    border = _outline().border
+
+    def ring(c: np.ndarray) -> np.ndarray:
+        a, b = c[:-1], c[1:]
+        n = np.ceil(np.hypot(*(b - a).T) / step).astype(int)
+        inner = ~shapely.dwithin(border, shapely.points((a + b) / 2), 1e-6)
+        out = [c[:1]]
+        for p, q, k, cut in zip(a, b, n, inner, strict=True):
+            if cut and k > 1:
+                flip = (q[0], q[1]) < (p[0], p[1])
+                lo, hi = (q, p) if flip else (p, q)
+                pts = lo + (hi - lo) * (np.arange(1, k) / k)[:, None]
+                out.append(pts[::-1] if flip else pts)
+            out.append(q[None])
+        return np.concatenate(out)
+
+    polys = [
+        Polygon(ring(shapely.get_coordinates(p.exterior)),
+                [ring(shapely.get_coordinates(h)) for h in p.interiors])
+        for p in geom.geoms
+    ]
+    return MultiPolygon(polys)
+
+
+def _lonlat_to_local(lonlat: tuple[float, float]) -> np.ndarray:
+    return np.array(_to_local.transform(*lonlat))
+
+
+def _emptiest(candidates: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """The candidate farthest from every taken point."""
+    d = np.sqrt(((candidates[:, None, :] - taken[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    return candidates[int(np.argmax(d))]
+
+
+def _place_seats(
+    units: list[dict[str, str]],
+    known: dict[str, np.ndarray],
+    points_of: dict[str, list[np.ndarray]],
+    namesake: set[str],
+    outline: BaseGeometry,
+) -> tuple[np.ndarray, list[str]]:
+    """A seat per unit (local metres) and how it was found.
+
+    ``known``: the seats the 2016 list gives; ``points_of``: the known seats of
+    each unit's communities, by unit code, the namesake first for the units in
+    ``namesake``. Ways, in order:
+    ``2016`` (the list's seat), ``namesake`` (a town at its namesake village),
+    ``communities`` (the centre of its communities' seats, a street office
+    pulled to within :data:`URBAN_RADIUS_M` of the centre) and ``gap`` (the
+    emptiest place of the ring :data:`GAP_RING_M` around the centre).
+    """
+    seats: dict[str, np.ndarray] = {}
+    how: dict[str, str] = {}
+    order = sorted(units, key=lambda u: u["code"] != CENTRE_CODE)  # the centre first
+    for u in order:
+        code, pts = u["code"], points_of.get(u["code"], [])
+        if code in known:
+            seats[code], how[code] = known[code], "2016"
+        elif u["kind"] == "town" and code in namesake:
+            seats[code], how[code] = pts[0], "namesake"
+        elif pts:
+            seat = np.mean(pts, axis=0)
+            if u["kind"] == "street":
+                centre = seats[CENTRE_CODE] if code != CENTRE_CODE else seat
+                v = seat - centre
+                r = float(np.hypot(*v))
+                if r > URBAN_RADIUS_M:
+                    seat = centre + v * (URBAN_RADIUS_M / r)
+            seats[code], how[code] = seat, "communities"
+    centre = seats[CENTRE_CODE]
+    step = 250.0
+    lo, hi = GAP_RING_M
+    gx, gy = np.meshgrid(np.arange(-hi, hi + step, step), np.arange(-hi, hi + step, step))
+    ring = np.column_stack([gx.ravel(), gy.ravel()])
+    ring = ring[(np.hypot(ring[:, 0], ring[:, 1]) >= lo) & (np.hypot(ring[:, 0], ring[:, 1]) <= hi)]
+    ring = ring + centre
+    ring = ring[shapely.contains_xy(outline, ring[:, 0], ring[:, 1])]
+    for u in units:
+        if u["code"] not in seats:
+            taken = np.array(
+                list(seats.values()) + [p for ps in points_of.values() for p in ps]
+            )
+            seats[u["code"]], how[u["code"]] = _emptiest(ring, taken), "gap"
+    return np.array([seats[u["code"]] for u in units]), [how[u["code"]] for u in units]
 
 
 def make_divisions(rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """The 9 street offices and 11 towns, partitioning Kaili's real outline."""
-    outline = _local(reference.kaili_outline())
-    cx, cy = _to_local.transform(*CENTRE)
-    core = shapely.affinity.scale(Point(cx, cy).buffer(1.0, 64), *CORE_RADII_M).intersection(
-        outline
+    """The 9 street offices and 11 towns of 2023, partitioning Kaili's real outline.
+
+    Columns: ``code``, ``name``, ``kind`` (real, 2023), ``seat_x``/``seat_y``
+    (local metres), ``seat_lon``/``seat_lat`` (WGS84), ``seat_from`` (how the
+    seat was found, see :func:`_place_seats`) and ``geom`` (synthetic). The
+    partition does not depend on ``rng``.
+    """
+    del rng  # the seats are real or placed by rule: no chance involved
+    outline = _outline().shape
+    units = reference.divisions()
+    codes = [u["code"] for u in units]
+    known = {c: _lonlat_to_local(p) for c, p in reference.division_seats_2016().items()}
+    comms = reference.communities_2016()
+    points_of: dict[str, list[np.ndarray]] = {}
+    namesake: set[str] = set()
+    for u in units:
+        stem = _place_stem(u["name"])
+        own = [c for c in comms if c["street_code"] == u["code"] and c["seat"] is not None]
+        own.sort(key=lambda c: _place_stem(c["name"]) != stem)  # the namesake first
+        if own and _place_stem(own[0]["name"]) == stem:
+            namesake.add(u["code"])
+        points_of[u["code"]] = [_lonlat_to_local(c["seat"]) for c in own]
+    seats, how = _place_seats(units, known, points_of, namesake, outline)
+    pts = [seats[k] for k in range(len(units))]
+    labels = list(range(len(units)))
+    for k, code in enumerate(codes):
+        for p in points_of[code]:
+            others = np.delete(seats, k, axis=0)
+            if np.hypot(*(others - p).T).min() >= SEAT_CLEARANCE_M:
+                pts.append(p)
+                labels.append(k)
+    pts_, labels_ = np.array(pts), np.array(labels)
+    areas, keep = _partition(pts_, labels_, seats, outline)
+    is_street = np.array([u["kind"] == "street" for u in units])
+    # The street offices hold the city: no land farther than CORE_MARGIN_M from the hull of
+    # their own points. What lies beyond goes to the towns, split among them as before.
+    mine = keep & is_street[labels_]
+    core = shapely.convex_hull(shapely.multipoints(pts_[mine])).buffer(
+        CORE_MARGIN_M, join_style="mitre", mitre_limit=1.6
     )
-    divisions = {r["name"]: r for r in reference.divisions()}
-    street_names = list(STREET_SEEDS_KM)
-    seeds = np.array([(cx + e * 1000, cy + n * 1000) for e, n in STREET_SEEDS_KM.values()])
-    seeds += rng.normal(0, 150, seeds.shape)
-    street_cells = _voronoi(seeds, core)
+    city = shapely.union_all([areas[k] for k in np.flatnonzero(is_street)]).intersection(core)
+    rest = outline.difference(city)
+    town_pts = keep & ~is_street[labels_]
+    towns = _voronoi_labels(pts_[town_pts], labels_[town_pts], len(units), rest)
+    areas = [
+        _multi(areas[k].intersection(core)) if is_street[k] else towns[k]
+        for k in range(len(units))
+    ]
+    areas = _give_away_strays(areas, seats)
+    areas = [_densify_inner(a) for a in _snap_to_outline(areas)]
+    lon, lat = _to_wgs.transform(seats[:, 0], seats[:, 1])
+    return gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "name": [u["name"] for u in units],
+            "kind": [u["kind"] for u in units],
+            "seat_x": seats[:, 0],
+            "seat_y": seats[:, 1],
+            "seat_lon": lon,
+            "seat_lat": lat,
+            "seat_from": how,
+            "geom": [_wgs(a) for a in areas],
+        },
+        geometry="geom",
+        crs="EPSG:4326",
+    )
 
-    rest = outline.difference(core)
-    town_names = list(TOWN_SEEDS_KM)
-    init = np.array([(cx + e * 1000, cy + n * 1000) for e, n in TOWN_SEEDS_KM.values()])
-    sample = _sample_in(rest, 6000, rng)
-    # Start each centre at the sample point nearest its rough direction.
-    init = sample[((sample[:, None, :] - init[None, :, :]) ** 2).sum(axis=2).argmin(axis=0)]
-    town_cells = _voronoi(_kmeans(sample, init), rest)
 
-    rows = []
-    for name, geom in zip(street_names + town_names, street_cells + town_cells, strict=True):
-        div = divisions[name]
-        rows.append({"code": div["code"], "name": name, "kind": div["kind"], "geom": _wgs(geom)})
-    return gpd.GeoDataFrame(rows, geometry="geom", crs="EPSG:4326")
+def _place_stem(name: str) -> str:
+    """A unit's or community's place name without its kind (鸭塘街道 → 鸭塘, 金井村 → 金井)."""
+    for kind in ("街道", "家委会", "社区", "镇", "村"):
+        if name.endswith(kind) and len(name) > len(kind):
+            return name[: -len(kind)]
+    return name
+
+
+def _spread(
+    area: Polygon,
+    n: int,
+    taken: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    near: np.ndarray | None = None,
+    radius: float = 0.0,
+) -> np.ndarray:
+    """``n`` points in ``area``, each the farthest of a few random tries from those taken.
+
+    With ``near``, the tries lie within ``radius`` of it (communities around a
+    seat); otherwise anywhere in ``area`` (villages spread over the land).
+    """
+    out = np.empty((0, 2))
+    if n == 0:
+        return out
+    region = area
+    if near is not None:
+        disc = Point(*near).buffer(radius, 16).intersection(area)
+        if disc.area > 0.05 * np.pi * radius**2:
+            region = disc
+    pool = _sample_in(region, 24 * n, rng)
+    inner = area.buffer(-60.0)
+    shapely.prepare(inner)
+    ok = shapely.contains_xy(inner, pool[:, 0], pool[:, 1])
+    pool = pool[ok] if ok.sum() >= n else pool
+    have = taken.reshape(-1, 2)
+    if near is None:
+        # Farthest-point sampling over the whole pool, keeping each try's distance to
+        # the nearest point taken so far.
+        gap = np.full(len(pool), np.inf)
+        for h in have:
+            gap = np.minimum(gap, np.hypot(*(pool - h).T))
+        for _ in range(n):
+            p = pool[int(np.argmax(gap))]
+            gap = np.minimum(gap, np.hypot(*(pool - p).T))
+            out = np.vstack([out, p])
+        return out
+    for k in range(n):
+        tries = pool[k * 24 : (k + 1) * 24]
+        if len(tries) == 0:
+            tries = pool
+        if len(have):
+            d = np.sqrt(((tries[:, None, :] - have[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+            p = tries[int(np.argmax(d))]
+        else:
+            p = tries[0]
+        have = np.vstack([have, p])
+        out = np.vstack([out, p])
+    return out
 
 
 def make_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """6–7 communities per street office, one at each town's seat (65–74 in all)."""
-    stems = list(rng.permutation(COMMUNITY_STEMS))
+    """Every unit's communities and villages: the 271 real ones of 2016 and a few generated.
+
+    Columns: ``code``, ``name`` (real: the 2016 list's, see
+    :func:`geo.reference.community_name`), ``street_code``, ``kind``
+    (``community`` or ``village``), ``real_name`` (false for the generated
+    communities of the street offices created after 2016), ``seat_from``
+    (``2016`` or ``generated``), ``seat_x``/``seat_y`` (local metres) and
+    ``geom`` (synthetic, inside its unit).
+    """
+    comms = reference.communities_2016()
+    spare = [str(x) for x in rng.permutation(NEW_COMMUNITY_STEMS)]  # no name twice
     rows = []
     for s in streets.itertuples():
         area = _local(s.geom)
-        if s.kind == "street":
-            k = int(rng.integers(6, 8))
-            sample = _sample_in(area, 3000, rng)
-            centres = _kmeans(sample, sample[rng.choice(len(sample), k, replace=False)], 8)
-            cells = _voronoi(centres, area)
-            names = [f"{stems.pop()}社区" for _ in range(k)]
-        else:
-            seat = area.representative_point()
-            cells = [_multi(seat.buffer(1400.0, 32).intersection(area))]
-            names = [f"{s.name[:-1]}社区"]
-        for i, (name, cell) in enumerate(zip(names, cells, strict=True)):
-            # Clip again in WGS84: straight edges in metres bend slightly in degrees.
-            rows.append(
+        main = max(_parts(area), key=lambda g: g.area)
+        seat = np.array([s.seat_x, s.seat_y])
+        own = [c for c in comms if c["street_code"] == s.code]
+        if not own:
+            stems = [_place_stem(s.name)] + [spare.pop() for _ in range(int(rng.integers(4, 7)))]
+            own = [
                 {
                     "code": f"{s.code[:9]}{i + 1:03d}",
-                    "name": name,
+                    "name": f"{st}社区",
+                    "kind": "community",
+                    "seat": None,
+                    "real_name": False,
+                }
+                for i, st in enumerate(stems)
+            ]
+        inner = main.buffer(-80.0)
+        seeds: list[np.ndarray | None] = []
+        for c in own:
+            p = None if c["seat"] is None else _lonlat_to_local(c["seat"])
+            seeds.append(p if p is not None and inner.covers(Point(*p)) else None)
+        real_seat = [p is not None for p in seeds]
+        known = np.array([p for p in seeds if p is not None]).reshape(-1, 2)
+        # The community named after its unit (西门社区, 三棵树社区) sits at the unit's seat.
+        stem = _place_stem(s.name)
+        for i, c in enumerate(own):
+            clear = len(known) == 0 or np.hypot(*(known - seat).T).min() > 300.0
+            if seeds[i] is None and c["kind"] == "community" and _place_stem(c["name"]) == stem:
+                if clear and inner.covers(Point(*seat)):
+                    seeds[i] = seat
+                    known = np.vstack([known, seat])
+                break
+        urban = [i for i, c in enumerate(own) if seeds[i] is None and c["kind"] == "community"]
+        rural = [i for i, c in enumerate(own) if seeds[i] is None and c["kind"] == "village"]
+        radius = 350.0 * np.sqrt(len(urban) + 1) + 300.0
+        near = _spread(main, len(urban), known, rng, near=seat, radius=radius)
+        far = _spread(main, len(rural), np.vstack([known, near]), rng)
+        for i, p in zip(urban + rural, list(near) + list(far), strict=True):
+            seeds[i] = p
+        xy = np.array(seeds)
+        cells, _keep = _partition(xy, np.arange(len(own)), xy, area)
+        cells = _snap_to_outline(cells)
+        for c, p, cell, real in zip(own, xy, cells, real_seat, strict=True):
+            rows.append(
+                {
+                    "code": c["code"],
+                    "name": c["name"],
                     "street_code": s.code,
-                    "geom": _multi(_wgs(cell).intersection(s.geom)),
+                    "kind": c["kind"],
+                    "real_name": c.get("real_name", True),
+                    "seat_from": "2016" if real else "generated",
+                    "seat_x": p[0],
+                    "seat_y": p[1],
+                    "geom": _multi(_wgs(cell)),
                 }
             )
     return gpd.GeoDataFrame(rows, geometry="geom", crs="EPSG:4326")
 
 
-def make_firms(rng: np.random.Generator, n: int = 20) -> pd.DataFrame:
-    """``n`` property firms with credit ratings and a few on the red/black list."""
+def make_firms(rng: np.random.Generator, centre: np.ndarray, n: int = 20) -> pd.DataFrame:
+    """``n`` property firms, each with a home around ``centre`` (local metres), serving the
+    compounds near it, and a conduct (see :data:`FIRM_ROLES`).
+
+    Their credit grades and red/black list status are not drawn here: they follow from the
+    cases, hazards and events the demo generates, through the credit model
+    (:func:`make_credit_history` and ``etl.demo``), as they would with real data.
+    """
     stems = rng.permutation(FIRM_STEMS)[:n]
-    rating = rng.choice(["A", "B", "C", "D"], n, p=[0.3, 0.4, 0.2, 0.1])
-    status = np.where(
-        rating == "A",
-        np.where(rng.random(n) < 0.3, "red", "none"),
-        np.where((rating == "D") & (rng.random(n) < 0.7), "black", "none"),
-    )
-    cx, cy = _to_local.transform(*CENTRE)
-    return pd.DataFrame(
+    cx, cy = centre
+    firms = pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
             "name": [f"凯里市{s}物业服务有限公司" for s in stems],
-            "credit_rating": rating,
-            "list_status": status,
             "home_x": cx + rng.normal(0, 3000, n),
             "home_y": cy + rng.normal(0, 2500, n),
             "size": rng.lognormal(0, 0.8, n),
         }
     )
+    return assign_firm_roles(firms)
+
+
+#: How a demo firm behaves, before and after the middle of the demo year: (earlier, later).
+#: Roles are handed out by size (largest first, so that the firms whose story matters have
+#: cases enough), and 锦程 (the firm the issue names: red-listed, yet among the worst) gets
+#: the declining role.
+FIRM_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("average", "average", "average"),
+    ("good", "good", "good"),
+    ("declining", "exemplary", "poor"),
+    ("bad", "bad", "bad"),
+    ("exemplary", "exemplary", "exemplary"),
+    ("improving", "bad", "good"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("exemplary", "exemplary", "exemplary"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+    ("average", "average", "average"),
+    ("poor", "poor", "poor"),
+    ("average", "average", "average"),
+    ("good", "good", "good"),
+    ("average", "average", "average"),
+)
+#: What each conduct does to a firm's compounds: complaints (a factor on how often its
+#: compounds are complained about); of its cases, the share rated unsatisfied at the return
+#: visit, of the late or overdue ones the share it handles in time after all (on_time), and
+#: of the others the share it closes late, sees reopened or leaves stalled past the limit.
+CONDUCT = {
+    "exemplary": {"complaints": 0.45, "unsatisfied": 0.02, "on_time": 1.0, "late": 0.0,
+                  "reopened": 0.0, "stalled": 0.0},
+    "good": {"complaints": 0.7, "unsatisfied": 0.05, "on_time": 0.6, "late": 0.0,
+             "reopened": 0.01, "stalled": 0.0},
+    "average": {"complaints": 1.0, "unsatisfied": 0.1, "on_time": 0.2, "late": 0.05,
+                "reopened": 0.03, "stalled": 0.03},
+    "poor": {"complaints": 1.6, "unsatisfied": 0.2, "on_time": 0.0, "late": 0.12,
+             "reopened": 0.06, "stalled": 0.07},
+    "bad": {"complaints": 2.3, "unsatisfied": 0.32, "on_time": 0.0, "late": 0.3,
+            "reopened": 0.1, "stalled": 0.14},
+}
+#: The firm the issue names.
+DECLINING_FIRM = "锦程"
+
+
+def assign_firm_roles(firms: pd.DataFrame) -> pd.DataFrame:
+    """Add ``role``, ``conduct_then`` and ``conduct_now`` to ``firms`` (deterministic)."""
+    order = np.argsort(-firms["size"].to_numpy(), kind="stable")
+    roles = [FIRM_ROLES[i % len(FIRM_ROLES)] for i in range(len(firms))]
+    by_firm: list[tuple[str, str, str]] = [("", "", "")] * len(firms)
+    for rank, idx in enumerate(order):
+        by_firm[idx] = roles[rank]
+    names = firms["name"].tolist()
+    decl = next((i for i, r in enumerate(by_firm) if r[0] == "declining"), None)
+    named = next((i for i, n in enumerate(names) if DECLINING_FIRM in n), None)
+    if decl is not None and named is not None:
+        # The firm the issue names takes the declining firm's place (its size, its
+        # compounds), not only its role: a small firm has too few cases for its rates to
+        # count, and could neither earn the red list nor be seen to fall from it.
+        names[decl], names[named] = names[named], names[decl]
+    out = firms.copy()
+    out["name"] = names
+    out["role"] = [r[0] for r in by_firm]
+    out["conduct_then"] = [r[1] for r in by_firm]
+    out["conduct_now"] = [r[2] for r in by_firm]
+    return out
+
+
+def firm_complaint_factor(compounds: gpd.GeoDataFrame, firms: pd.DataFrame) -> np.ndarray:
+    """Per compound: how much more (or less) often it is complained about because of its
+    firm; 1 for compounds without a firm.
+
+    Cases are drawn per compound for the whole year, so this factor cannot change within
+    it: a firm whose conduct changes takes the factor of its better conduct, and its story
+    shows in how it handles its cases (:func:`apply_firm_conduct`)."""
+    factor = {int(r.id): min(CONDUCT[r.conduct_then]["complaints"],
+                             CONDUCT[r.conduct_now]["complaints"])
+              for r in firms.itertuples()}
+    return np.array([factor.get(int(f), 1.0) if f is not None and f == f else 1.0
+                     for f in compounds["firm_id"]])
 
 
 def _rectangles(
@@ -538,37 +1063,62 @@ def make_compounds(
     firms: pd.DataFrame,
     rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
-    """800–1,200 compounds: old ones near the centre, 6–9 % of them 三无."""
+    """900–1,100 compounds: most in the city, old ones near 大十字, 6–9 % of them 三无.
+
+    Candidates are rectangles on a 240 m grid wholly inside a community. They
+    are drawn with a weight that falls with the distance to 大十字 in the
+    street offices and to the town's seat in the towns (a town's compounds
+    stand in its township), and is lower in villages.
+    """
     spacing = 240.0
-    cx0, cy0 = _to_local.transform(*CENTRE)
+    cx0, cy0 = streets.loc[streets.code == CENTRE_CODE, ["seat_x", "seat_y"]].to_numpy()[0]
+    units = streets.set_index("code")
+    is_town = (units.kind == "town").to_dict()
+    seat = dict(zip(units.index, zip(units.seat_x, units.seat_y, strict=True), strict=True))
     comm_local = [_local(g) for g in communities.geometry]
-    street_kind = dict(zip(streets.code, streets.kind, strict=True))
-    street_name = dict(zip(streets.code, streets.name, strict=True))
-    cand = []
-    for i, (cell, street) in enumerate(zip(comm_local, communities.street_code, strict=True)):
+    xs, ys, cs, ws = [], [], [], []
+    for i, (cell, street, kind) in enumerate(
+        zip(comm_local, communities.street_code, communities.kind, strict=True)
+    ):
         minx, miny, maxx, maxy = cell.bounds
         gx, gy = np.meshgrid(
             np.arange(minx - minx % spacing, maxx, spacing),
             np.arange(miny - miny % spacing, maxy, spacing),
         )
         gx, gy = gx.ravel() + spacing / 2, gy.ravel() + spacing / 2
-        n = len(gx)
-        w, h = rng.uniform(60, 160, n), rng.uniform(60, 160, n)
-        ang = rng.uniform(-0.35, 0.35, n)
-        rects = _rectangles(gx + rng.uniform(-4, 4, n), gy + rng.uniform(-4, 4, n), w, h, ang)
-        shapely.prepare(cell)
-        inside = shapely.contains(cell.buffer(-10), rects)
-        d = np.hypot(gx - cx0, gy - cy0) / 1000.0
-        town = street_kind[street] == "town"
-        weight = (0.35 if town else 1.0) * (np.exp(-d / 2.6) + 0.08)
-        for j in np.flatnonzero(inside):
-            cand.append((i, rects[j], gx[j], gy[j], d[j], weight[j], w[j], h[j], ang[j]))
+        inside = shapely.contains_xy(cell, gx, gy)
+        gx, gy = gx[inside], gy[inside]
+        if is_town[street]:
+            d_seat = np.hypot(gx - seat[street][0], gy - seat[street][1]) / 1000.0
+            weight = TOWN_WEIGHT * np.exp(-d_seat / 0.8) + 0.0008
+        else:
+            d = np.hypot(gx - cx0, gy - cy0) / 1000.0
+            weight = np.exp(-d / 2.6) + 0.05 * np.exp(-d / 8.0)
+        if kind == "village":
+            weight = weight * 0.5
+        xs.append(gx)
+        ys.append(gy)
+        cs.append(np.full(len(gx), i))
+        ws.append(weight)
+    gx, gy, ci, weight = (np.concatenate(v) for v in (xs, ys, cs, ws))
     target = int(rng.integers(900, 1100))
-    weights = np.array([c[5] for c in cand])
-    pick = np.sort(
-        rng.choice(len(cand), size=min(target, len(cand)), replace=False, p=weights / weights.sum())
-    )
-    chosen = [cand[k] for k in pick]
+    # Draw twice the target by weight, then keep the first whose rectangle fits wholly
+    # inside its community: building the 27,000 candidate rectangles took 0.15 s.
+    order = rng.choice(len(gx), size=min(len(gx), 2 * target), replace=False,
+                       p=weight / weight.sum())
+    m = len(order)
+    w, h = rng.uniform(60, 160, m), rng.uniform(60, 160, m)
+    ang = rng.uniform(-0.35, 0.35, m)
+    rects = _rectangles(gx[order] + rng.uniform(-4, 4, m), gy[order] + rng.uniform(-4, 4, m),
+                        w, h, ang)
+    inner = {i: comm_local[i].buffer(-10) for i in np.unique(ci[order])}
+    fits = shapely.contains(np.array([inner[i] for i in ci[order]], dtype=object), rects)
+    keep = np.flatnonzero(fits)[:target]
+    keep = keep[np.argsort(order[keep], kind="stable")]  # by community, then on the grid
+    sel = order[keep]
+    d_all = np.hypot(gx[sel] - cx0, gy[sel] - cy0) / 1000.0
+    chosen = list(zip(ci[sel], rects[keep], gx[sel], gy[sel], d_all, weight[sel], w[keep],
+                      h[keep], ang[keep], strict=True))
     n = len(chosen)
     d = np.array([c[4] for c in chosen])
     area = np.array([c[1].area for c in chosen])
@@ -618,42 +1168,29 @@ def make_compounds(
         / 1000.0
     )
     fw = firms["size"].to_numpy()[None, :] * np.exp(-fd / 3.0)
-    firm_idx = np.array([rng.choice(len(firms), p=row / row.sum()) for row in fw])
+    # One draw per compound from its row of weights, by inverting the cumulative sums.
+    cum = np.cumsum(fw / fw.sum(axis=1, keepdims=True), axis=1)
+    firm_idx = np.minimum((cum < rng.random(n)[:, None]).sum(axis=1), len(firms) - 1)
     firm_id = np.where(mode == "property_firm", firms.id.to_numpy()[firm_idx], None)
 
     comm_idx = np.array([c[0] for c in chosen])
-    names, aliases, addresses = [], [], []
-    used: set[str] = set()
-    for k in range(n):
-        street = communities.street_code.iloc[comm_idx[k]]
-        for _ in range(50):
-            if mode[k] == "work_unit" and rng.random() < 0.7:
-                name = f"{unit[k]}{rng.choice(['宿舍', '生活区', '家属院'])}"
-            else:
-                stem = rng.choice(COMPOUND_STEMS)
-                suffix = rng.choice(SUFFIXES_OLD if old[k] else SUFFIXES_NEW)
-                name = f"{stem}{suffix}"
-            if name not in used:
-                break
-            name = f"{name[:-2]}{rng.choice(['一期', '二期', '东区', '西区', '北区'])}{name[-2:]}"
-            if name not in used:
-                break
-        used.add(name)
-        base = name
-        for suf in ("小区", "花园", "家园", "生活区", "宿舍", "新村", "苑"):
-            if name.endswith(suf) and len(name) > len(suf) + 1:
-                base = name[: -len(suf)]
-                break
-        alias = [base] if base != name else []
-        if old[k] and rng.random() < 0.3:
-            alias.append(f"老{base}")
-        aliases.append(alias)
-        names.append(name)
-        addresses.append(
-            f"凯里市{street_name[street]}{rng.choice(ROADS)}{int(rng.integers(1, 300))}号"
-        )
-
     comm = communities.iloc[comm_idx]
+    in_town = (units.kind.reindex(comm.street_code) == "town").to_numpy()
+    u = rng.random(n)
+    patterns = [
+        _pattern(old=bool(o), work_unit=m == "work_unit", village=k == "village",
+                 factory=nm.endswith("家委会"), town=bool(t), u=float(x))
+        for o, m, k, nm, t, x in zip(old, mode, comm.kind, comm.name, in_town, u, strict=True)
+    ]
+    names, aliases = compound_names(patterns, [_place_stem(c) for c in comm.name], old, rng)
+    number = rng.integers(1, 300, n)
+    road = rng.choice(ROADS, n)
+    unit_name = units.name.to_dict()
+    addresses = [
+        f"凯里市{unit_name[s]}{c}{no}号" if t else f"凯里市{unit_name[s]}{r}{no}号"
+        for s, c, t, r, no in zip(comm.street_code, comm.name, in_town, road, number, strict=True)
+    ]
+
     gdf = gpd.GeoDataFrame(
         {
             "id": np.arange(1, n + 1),
@@ -676,13 +1213,102 @@ def make_compounds(
             "w": [c[6] for c in chosen],
             "h": [c[7] for c in chosen],
             "angle": [c[8] for c in chosen],
-            "geom": [_wgs(MultiPolygon([c[1]])) for c in chosen],
+            "geom": shapely.multipolygons(_wgs_all([c[1] for c in chosen])[:, None]),
         },
         geometry="geom",
         crs="EPSG:4326",
     )
     gdf["hotness"] = rng.lognormal(0, 1.0, n) * np.where(sanwu, 2.5, 1.0) * np.where(old, 1.6, 1.0)
     return gdf
+
+
+def compound_name(stem: str, suffix: str, phase: str = "") -> str:
+    """A compound name from whole parts of :data:`NAME_PATTERNS` (and a phase word)."""
+    return f"{stem}{suffix}{phase}"
+
+
+def _usable_stem(stem: str) -> bool:
+    """A place stem the grammar may use: two characters or more, no type word at its end."""
+    return len(stem) >= 2 and stem[-1] not in TYPE_CHARS
+
+
+def _pattern(
+    *, old: bool, work_unit: bool, village: bool, factory: bool, town: bool, u: float
+) -> str:
+    """Which pattern of :data:`NAME_PATTERNS` names a compound (``u`` uniform in 0–1)."""
+    if work_unit and u < 0.7:
+        return "factory" if factory else "work_unit"
+    if village:
+        return "resettlement" if u < 0.45 else ("village" if old and u < 0.75 else "brand")
+    if old:
+        return "road" if 0.5 <= u < 0.75 and not town else "old"
+    return "brand"
+
+
+def compound_names(
+    patterns: list[str], places: list[str], old: np.ndarray, rng: np.random.Generator
+) -> tuple[list[str], list[list[str]]]:
+    """Unique names, and aliases staff might use, for compounds of the given patterns.
+
+    ``places``: each compound's community or village without its kind (for the
+    place patterns). A name is drawn whole from its pattern; when 30 draws all
+    meet taken names, it falls back to an old or a developer's name, then to a
+    developer's name, and after 90 draws to one with a phase word (锦绣花园二期). Aliases,
+    never another compound's name or alias: a developer's name with 小区
+    (锦绣花园小区), the stem of a developer's or an old name when no other
+    name has it (锦绣), 老 + that stem for some old ones, and the other word for
+    a work unit's housing (宿舍 ↔ 家属院); never a road's or a village's name.
+    """
+    used: set[str] = set()
+    parts: list[tuple[str, str, str, str]] = []  # pattern, stem, suffix, phase
+    # Random integers drawn in bulk: a call of rng per draw cost 0.1 s for 1,000 names.
+    pool = iter(rng.integers(0, 1 << 30, (4 * len(patterns) + 64, 3)))
+
+    def draw() -> np.ndarray:
+        nonlocal pool
+        nxt = next(pool, None)
+        if nxt is None:
+            pool = iter(rng.integers(0, 1 << 30, (len(patterns) + 64, 3)))
+            nxt = next(pool)
+        return nxt
+
+    for k, (first, place) in enumerate(zip(patterns, places, strict=True)):
+        if NAME_PATTERNS[first][0] is None and not _usable_stem(place):
+            first = "old" if old[k] else "brand"
+        fallback = "old" if old[k] else "brand"
+        for attempt in range(1000):
+            pattern = first if attempt < 30 else fallback if attempt < 60 else "brand"
+            stems, suffixes = NAME_PATTERNS[pattern]
+            i, j, m = draw()
+            stem = place if stems is None else stems[i % len(stems)]
+            suffix = suffixes[j % len(suffixes)]
+            phase = PHASES[m % len(PHASES)] if attempt >= 90 else ""
+            if compound_name(stem, suffix, phase) not in used:
+                break
+        else:
+            raise RuntimeError("no free compound name left in the grammar")
+        used.add(compound_name(stem, suffix, phase))
+        parts.append((pattern, stem, suffix, phase))
+    stem_count = pd.Series([p[1] for p in parts]).value_counts()
+    names: list[str] = []
+    aliases: list[list[str]] = []
+    for k, (pattern, stem, suffix, phase) in enumerate(parts):
+        name = compound_name(stem, suffix, phase)
+        candidates: list[str] = []
+        if pattern in ("brand", "old") and not phase:
+            if suffix in NEW_SUFFIXES and suffix != "小区":
+                candidates.append(f"{name}小区")
+            if stem_count[stem] == 1:
+                candidates.append(stem)
+                if old[k] and rng.random() < 0.3:
+                    candidates.append(f"老{stem}")
+        elif pattern in ("work_unit", "factory") and not phase:
+            candidates.append(compound_name(stem, "家属院" if suffix == "宿舍" else "宿舍"))
+        alias = [a for a in candidates if a not in used]
+        used.update(alias)
+        names.append(name)
+        aliases.append(alias)
+    return names, aliases
 
 
 def make_hazards(
@@ -723,8 +1349,9 @@ def make_hazards(
             "theme": theme,
             "compound_id": compounds.id.to_numpy()[idx],
             "description": [
-                f"{compounds.name.iloc[i]}：{rng.choice(HAZARD_TEXT[t])}"
-                for t, i in zip(theme, idx, strict=True)
+                f"{name}：{HAZARD_TEXT[t][int(u * len(HAZARD_TEXT[t]))]}"
+                for t, name, u in zip(theme, compounds.name.to_numpy()[idx], rng.random(n),
+                                      strict=True)
             ],
             "found_on": found,
             "due_on": due,
@@ -742,8 +1369,10 @@ def make_demo(seed: int, as_of: dt.date) -> Demo:
     rng = np.random.default_rng(seed)
     streets = make_divisions(rng)
     communities = make_communities(streets, rng)
-    firms = make_firms(rng)
+    firms = make_firms(rng, streets.loc[streets.code == CENTRE_CODE, ["seat_x", "seat_y"]]
+                       .to_numpy()[0])
     compounds = make_compounds(streets, communities, firms, rng)
+    compounds["hotness"] = compounds["hotness"] * firm_complaint_factor(compounds, firms)
     hazards = make_hazards(compounds, as_of, rng)
     return Demo(streets, communities, firms, compounds, hazards)
 
@@ -916,6 +1545,92 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator,
             "phone": _where_else_none(has_person, phone.astype(str))[order],
         }
     )
+    return add_channel_duplicates(df, rng)
+
+
+#: How a second channel words a complaint already made (mailbox letters, petitions, calls).
+DUPLICATE_TEMPLATES = (
+    "市长您好！我是{place}的住户，{kw}的事一直没人管，恳请领导重视。",
+    "{place}{kw}，已经打过12345反映，至今没有解决，请求督办。",
+    "关于{place}{kw}一事，再次反映，请有关部门尽快处理。",
+)
+#: Share of cases that repeat an earlier complaint through another channel (ground truth).
+DUPLICATE_SHARE = 0.03
+DUPLICATE_WITHIN_DAYS = 5
+_PREFIX = {"12345": "RX", "mailbox": "SZXX", "petition": "XF"}
+
+
+def _template_pattern(template: str) -> str:
+    out = ""
+    for part in template.replace("{place}", "\x00P").replace("{kw}", "\x00K").split("\x00"):
+        if part.startswith("P"):
+            out += r"(?P<place>.+?栋)" + re.escape(part[1:])
+        elif part.startswith("K"):
+            out += r"(?P<kw>.+?)" + re.escape(part[1:])
+        else:
+            out += re.escape(part)
+    return "^" + out + "$"
+
+
+def add_channel_duplicates(cases: pd.DataFrame, rng: np.random.Generator,
+                           share: float = DUPLICATE_SHARE) -> pd.DataFrame:
+    """Turn ``share`` of the cases into the same complaint made earlier through another channel.
+
+    A resident who called 12345 writes to the mayor's mailbox or petitions a few
+    days later about the same thing: the later case (``d``) takes the earlier
+    one's (``o``, same category, at most :data:`DUPLICATE_WITHIN_DAYS` days before)
+    place, address, point and complainant, a different channel (and case number
+    prefix; a petition starts at street level) and the complaint reworded in the
+    other channel's style. ``duplicate_of`` holds ``o``'s id (ground truth for
+    measuring :func:`geo.complaints.group_channels`); receipt times, categories,
+    statuses and due times are unchanged, so every other figure keeps its shape.
+    """
+    df = cases.copy()
+    df["duplicate_of"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    n = len(df)
+    k = int(round(share * n))
+    if k == 0:
+        return df
+    chosen = np.zeros(n, bool)
+    chosen[rng.choice(n, k, replace=False)] = True
+    t = pd.to_datetime(df["received_at"])
+    left = pd.DataFrame({"pos": np.flatnonzero(chosen), "t": t[chosen].to_numpy(),
+                         "cat": df["category_code"].to_numpy()[chosen]}).sort_values("t")
+    right = pd.DataFrame({"opos": np.flatnonzero(~chosen), "t": t[~chosen].to_numpy(),
+                          "cat": df["category_code"].to_numpy()[~chosen]}).sort_values("t")
+    m = pd.merge_asof(left, right, on="t", by="cat", direction="backward",
+                      allow_exact_matches=False,
+                      tolerance=pd.Timedelta(days=DUPLICATE_WITHIN_DAYS)).dropna(subset=["opos"])
+    d, o = m["pos"].to_numpy(int), m["opos"].to_numpy(int)
+    cols = ["lon", "lat", "located_by", "compound_hint", "address", "complainant", "phone"]
+    for c in cols:
+        values = df[c].to_numpy(copy=True)
+        values[d] = values[o]
+        df[c] = values
+    patterns = [re.compile(_template_pattern(tp)) for tp in CONTENT_TEMPLATES]
+    ch = df["channel"].to_numpy(copy=True)
+    content = df["content"].to_numpy(copy=True)
+    case_no = df["case_no"].to_numpy(copy=True)
+    level = df["level"].to_numpy(copy=True)
+    pick = rng.integers(0, len(DUPLICATE_TEMPLATES), len(d))
+    other = rng.random(len(d))
+    for j, (di, oi) in enumerate(zip(d, o, strict=True)):
+        choices = [c for c in ("12345", "mailbox", "petition") if c != ch[oi]]
+        new = choices[0] if other[j] < 0.6 else choices[1]
+        case_no[di] = _PREFIX[new] + str(case_no[di])[len(_PREFIX[ch[di]]):]
+        ch[di] = new
+        if new == "petition" and level[di] == "community":
+            level[di] = "street"
+        match = next((mt for p in patterns if (mt := p.match(str(content[oi])))), None)
+        if match is not None:
+            content[di] = DUPLICATE_TEMPLATES[pick[j]].format(place=match["place"],
+                                                              kw=match["kw"])
+        else:
+            content[di] = "再次反映：" + str(content[oi])
+    df["channel"], df["content"], df["case_no"], df["level"] = ch, content, case_no, level
+    dup = df["duplicate_of"].to_numpy(copy=True)
+    dup[d] = df["id"].to_numpy()[o]
+    df["duplicate_of"] = pd.array(dup, dtype="Int64")
     return df
 
 
@@ -984,3 +1699,191 @@ def to_export(cases: pd.DataFrame, compounds: gpd.GeoDataFrame,
         "来电人": cases["complainant"].fillna(""),
         "联系电话": cases["phone"].fillna(""),
     })
+
+
+# --- the firms' conduct in their cases, and the credit records that follow ----------------
+
+def apply_firm_conduct(demo: Demo, cases: pd.DataFrame, as_of: dt.date,
+                       rng: np.random.Generator) -> pd.DataFrame:
+    """``cases`` with the handling of each firm's cases made to match its conduct.
+
+    Only the cases of the categories the firms' credit model counts
+    (``data/credit/firms.toml``) at compounds a firm serves change: satisfaction at the
+    return visit, late or on-time closing, reopened and stalled cases. Cases received in
+    the last two complete quarters (and after) follow ``conduct_now``, older ones
+    ``conduct_then``. Statuses stay consistent with closing times.
+    """
+    from geo.credit_model import Period, load
+
+    cases = cases.copy()
+    n = len(cases)
+    if n == 0:
+        return cases
+    firm_of = dict(zip(demo.compounds["id"], demo.compounds["firm_id"], strict=True))
+    firm = np.array([firm_of.get(int(c)) for c in cases["compound_hint"]], dtype=object)
+    has = np.array([f is not None and f == f for f in firm])
+    cats = set(load("firm").categories)
+    has &= cases["category_code"].isin(cats).to_numpy()
+    middle = np.datetime64(Period.last_complete(as_of).shift(-1).start, "s")
+    received = cases["received_at"].to_numpy().astype("datetime64[s]")
+    now = received >= middle
+    conducts = {int(r.id): (r.conduct_then, r.conduct_now) for r in demo.firms.itertuples()}
+
+    def share(key: str) -> np.ndarray:
+        return np.array([CONDUCT[conducts[int(f)][int(k)]][key] if h else 0.0
+                         for f, k, h in zip(firm, now, has, strict=True)])
+
+    end = np.datetime64(pd.Timestamp(as_of) + pd.Timedelta(days=1), "s")
+    due = cases["due_at"].to_numpy().astype("datetime64[s]")
+    closed_at = cases["closed_at"].to_numpy().astype("datetime64[s]")
+    status = cases["status"].to_numpy().astype(object)
+    satisfaction = cases["satisfaction"].to_numpy().astype(object)
+    limit = due - received
+    u = rng.random((5, n))
+    closed = np.isin(status, ["closed", "visited"])
+    late = closed & ~np.isnat(closed_at) & (closed_at > due)
+    overdue = ~closed & (due < end)
+    # Handled in time after all: closed at 30-90 % of the time limit (never after the cut-off).
+    fix = has & (late | overdue) & (u[0] < share("on_time"))
+    quick = received + (limit.astype(float) * (0.3 + 0.6 * u[1])).astype("timedelta64[s]")
+    fix &= quick < end
+    closed_at = np.where(fix, quick, closed_at)
+    status = np.where(fix & overdue, "closed", status)
+    closed = np.isin(status, ["closed", "visited"])
+    # Closed late: 0.3-8 days after the limit, or still open when that is after the cut-off.
+    make_late = has & closed & ~fix & (u[2] < share("late"))
+    later = due + (86400 * (0.3 + 7.7 * u[1])).astype("timedelta64[s]")
+    stall = make_late & (later >= end)
+    closed_at = np.where(make_late & ~stall, later, closed_at)
+    # Reopened, or left stalled: open again (overdue once past the limit).
+    reopen = has & closed & ~make_late & (u[3] < share("reopened"))
+    stall |= has & closed & ~make_late & ~reopen & (u[3] > 1 - share("stalled")) & (due < end)
+    status = np.where(reopen, "reopened", np.where(stall, "in_progress", status))
+    opened = reopen | stall
+    closed_at = np.where(opened, np.datetime64("NaT"), closed_at)
+    satisfaction = np.where(opened, None, satisfaction)
+    visited = has & (status == "visited")
+    r = u[4]
+    unsat = share("unsatisfied")
+    redraw = np.where(r < unsat, "unsatisfied",
+                      np.where(r < unsat + (1 - unsat) * 0.85, "satisfied", "basic"))
+    satisfaction = np.where(visited, redraw, satisfaction)
+    cases["status"] = status
+    cases["closed_at"] = closed_at
+    cases["satisfaction"] = satisfaction
+    return cases
+
+
+#: Events the housing bureau records in the demo, by firm role: (quarter offset from the
+#: latest complete quarter, day of that quarter, kind, reason, document number pattern).
+ROLE_EVENTS: dict[str, tuple[tuple[int, int, str, str, str], ...]] = {
+    "bad": (
+        (-3, 40, "criticism", "{compound}消防通道长期被杂物堵塞，经督促仍未清理",
+         "凯住建通〔{year}〕{no}号"),
+        (-2, 25, "penalty", "未按规定公示收费项目和标准，在{compound}违规收取停车费",
+         "凯住建罚〔{year}〕{no}号"),
+        (-1, 50, "termination", "{compound}业主大会表决解除物业服务合同（服务质量差、"
+         "维修长期不到位）", "凯住建备〔{year}〕{no}号"),
+    ),
+    "improving": (
+        (-3, 20, "abandonment", "未办理交接擅自撤离{compound}，造成小区停水停电三天",
+         "凯住建罚〔{year}〕{no}号"),
+    ),
+    "exemplary": (
+        (-1, 30, "award", "{compound}获评“红色物业”示范项目", "凯住建表〔{year}〕{no}号"),
+    ),
+    "declining": (
+        (-3, 60, "award", "{compound}获评全市物业服务质量优秀项目", "凯住建表〔{year}〕{no}号"),
+    ),
+}
+
+
+def make_credit_events(demo: Demo, as_of: dt.date) -> pd.DataFrame:
+    """The credit events of the demo's firms (``firm_id, kind, on, reason, doc_no``): the
+    penalties and the contract termination behind the black list, the abandonment behind
+    the other black-listed firm, the awards of the best (deterministic, no draws)."""
+    from geo.credit_model import Period
+
+    latest = Period.last_complete(as_of)
+    served = demo.compounds.dropna(subset=["firm_id"]).sort_values("households",
+                                                                   ascending=False)
+    rows = []
+    no = 3
+    for r in demo.firms.itertuples():
+        mine = served[served["firm_id"] == r.id]["name"].tolist()
+        for k, (offset, day, kind, reason, doc) in enumerate(ROLE_EVENTS.get(r.role, ())):
+            p = latest.shift(offset)
+            on = min(p.start + dt.timedelta(days=day), p.end, as_of)
+            no += 7
+            place = mine[k % len(mine)] if mine else "所服务小区"
+            rows.append({"firm_id": int(r.id), "kind": kind, "on": on,
+                         "reason": reason.format(compound=place),
+                         "doc_no": doc.format(year=on.year, no=no)})
+    return pd.DataFrame(rows, columns=["firm_id", "kind", "on", "reason", "doc_no"])
+
+
+#: Committee events of the demo: (rank among committees by households, quarter offset,
+#: day, kind, reason, document number pattern).
+COMMITTEE_EVENTS: tuple[tuple[int, int, int, str, str, str], ...] = (
+    (0, -2, 35, "order", "未经业主大会表决擅自使用公共收益，责令限期整改",
+     "凯住建责〔{year}〕{no}号"),
+    (0, -1, 20, "reelection", "拒不整改、严重损害业主权益，街道指导业主大会重新选举",
+     "凯住建责〔{year}〕{no}号"),
+    (3, -2, 50, "criticism", "未按规定公示维修资金使用情况", "凯住建通〔{year}〕{no}号"),
+    (1, -1, 40, "award", "获评“红色业委会”示范单位", "凯住建表〔{year}〕{no}号"),
+)
+
+
+def make_committee_events(demo: Demo, as_of: dt.date) -> pd.DataFrame:
+    """Credit events of the demo's owners' committees (``compound_id, kind, on, reason,
+    doc_no``): one committee ordered to rectify and then to be re-elected (the black list),
+    one criticised, one awarded (deterministic, no draws)."""
+    from geo.credit_model import Period
+
+    latest = Period.last_complete(as_of)
+    comp = demo.compounds
+    ranked = comp[comp["owners_committee"] == "established"].sort_values(
+        ["households", "id"], ascending=[False, True])["id"].tolist()
+    rows = []
+    for no, (rank, offset, day, kind, reason, doc) in enumerate(COMMITTEE_EVENTS, start=61):
+        if rank >= len(ranked):
+            continue
+        p = latest.shift(offset)
+        on = min(p.start + dt.timedelta(days=day), p.end, as_of)
+        rows.append({"compound_id": int(ranked[rank]), "kind": kind, "on": on,
+                     "reason": reason, "doc_no": doc.format(year=on.year, no=no)})
+    return pd.DataFrame(rows, columns=["compound_id", "kind", "on", "reason", "doc_no"])
+
+
+def make_party_building(demo: Demo, rng: np.random.Generator) -> pd.DataFrame:
+    """Party-building records (``subject, firm_id, compound_id, has_party_org,
+    party_org_name, party_members, mass_eligible, has_mass_org``) of the demo's firms and
+    owners' committees. Better firms more often have a party organisation; committees in
+    the centre more often than in the towns, so coverage differs by street office."""
+    rows = []
+    p_firm = {"exemplary": 0.95, "declining": 0.9, "good": 0.8, "average": 0.55,
+              "poor": 0.35, "bad": 0.15, "improving": 0.3}
+    for r in demo.firms.itertuples():
+        has = bool(rng.random() < p_firm.get(r.role, 0.5))
+        eligible = bool(r.size > 0.8)
+        rows.append({"subject": "firm", "firm_id": int(r.id), "compound_id": None,
+                     "has_party_org": has,
+                     "party_org_name": f"{r.name.removeprefix('凯里市')}党支部" if has else None,
+                     "party_members": int(rng.integers(3, 25)) if has else None,
+                     "mass_eligible": eligible,
+                     "has_mass_org": bool(eligible and rng.random() < 0.6)})
+    comp = demo.compounds
+    committee = comp[comp["owners_committee"] == "established"]
+    for r in committee.itertuples():
+        p = 0.55 if not r.old else 0.3
+        if rng.random() < 0.15:  # not yet in the register: no record at all
+            continue
+        has = bool(rng.random() < p)
+        eligible = bool(r.households >= 300)
+        rows.append({"subject": "committee", "firm_id": None, "compound_id": int(r.id),
+                     "has_party_org": has,
+                     "party_org_name": f"{r.name}业委会党支部" if has else None,
+                     "party_members": int(rng.integers(3, 9)) if has else None,
+                     "mass_eligible": eligible,
+                     "has_mass_org": bool(eligible and rng.random() < 0.4)})
+    return pd.DataFrame(rows)

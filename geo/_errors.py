@@ -44,6 +44,8 @@ class DemoRefusedError(PropmapError, RuntimeError):
 
 #: SQLSTATE of a cancelled statement (statement timeout, or a cancel request).
 _QUERY_CANCELED = "57014"
+#: SQLSTATE of a refused privilege (no grant, or a row-level security policy's WITH CHECK).
+_NO_PRIVILEGE = "42501"
 #: SQLSTATEs of a server that is going away or not yet accepting connections.
 _SERVER_GONE = {"57P01", "57P02", "57P03"}
 
@@ -97,6 +99,9 @@ def user_message(exc: BaseException) -> str | None:
             return (f"查询超时（超过 {_timeout_ms()}）：请缩短时段或缩小范围；"
                     "管理员可调大设置 PROPMAP_STATEMENT_TIMEOUT_MS。")
         return "查询被取消（数据库管理员中止了它，或数据库正在关闭）：请稍后重试。"
+    if sqlstate == _NO_PRIVILEGE:  # a grant or a row-level security policy said no
+        return ("数据库拒绝了这项操作：您的账号无权在此范围内读写这些数据"
+                "（权限由数据库按账号类型与辖区检查）。如确需办理，请联系系统管理员。")
     if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return None
     where = _where(text)

@@ -344,8 +344,19 @@ def drop_database(url: str) -> None:
     eng = sa.create_engine(
         u.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
     )
-    with eng.connect() as con:
-        con.execute(
-            sa.text(f"DROP DATABASE IF EXISTS {quote_identifier(u.database or '')} WITH (FORCE)")
-        )
-    eng.dispose()
+    sql = sa.text(f"DROP DATABASE IF EXISTS {quote_identifier(u.database or '')} WITH (FORCE)")
+    try:
+        # The owner is no superuser: FORCE may not end an autovacuum worker still in a
+        # freshly loaded scratch database ("permission denied to terminate process").
+        # Such a worker ends within seconds; wait for it rather than fail the caller.
+        for attempt in range(20):
+            try:
+                with eng.connect() as con:
+                    con.execute(sql)
+                return
+            except sa.exc.DBAPIError as exc:
+                if "terminate" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.5)
+    finally:
+        eng.dispose()

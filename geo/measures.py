@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from geo import datafiles
+from geo import analysis_rules, datafiles
 from geo.models import CLOSED_STATUSES, OPEN_STATUSES
 
 #: Kaili's time zone: days, periods and the cut-off are Kaili's.
@@ -91,6 +91,24 @@ def is_closed_time_unknown(a: str = "c") -> str:
 def is_reopened(a: str = "c") -> str:
     """SQL: 重新办理: the case went back to handling at least once (now, or before)."""
     return f"({a}.reopen_count > 0 OR {a}.status = 'reopened')"
+
+
+def is_repeat(a: str = "c") -> str:
+    """SQL: 办结后再诉: the same compound and category came back soon after a case was closed.
+
+    ``repeat_of`` is set by :func:`geo.complaints.link_repeats` (window: ``[repeat]``
+    of ``data/analysis.toml``).
+    """
+    return f"{a}.repeat_of IS NOT NULL"
+
+
+def is_distinct(a: str = "c") -> str:
+    """SQL: the case counts as a distinct complaint (its group's first case, or ungrouped).
+
+    One complaint reported through 12345, the mailbox and a petition is one
+    group (:func:`geo.complaints.group_channels`); only its first case counts.
+    """
+    return f"({a}.complaint_group IS NULL OR {a}.complaint_group = {a}.id)"
 
 
 def is_rated(a: str = "c") -> str:
@@ -175,6 +193,13 @@ MEASURES: tuple[Measure, ...] = (
     Measure("rated", "已评价", "回访时给出满意度评价的工单", is_rated),
     Measure("satisfied", "满意", "回访评价为满意或基本满意的工单", is_satisfied),
     Measure("unsatisfied", "不满意", "回访评价为不满意的工单", is_unsatisfied),
+    Measure("repeat", "办结后再诉",
+            f"办结后再诉：同一小区、同一类别的诉求在此前一件办结后"
+            f"{analysis_rules.section('repeat')['window_days']}天内再次受理"
+            f"（上次“办结”没有解决问题）", is_repeat),
+    Measure("distinct", "诉求（去重）",
+            "去重诉求：同一诉求经12345热线、市长信箱、信访等多个渠道反映的只计一次"
+            "（计最早受理的一件）", is_distinct),
     Measure("level_community", "社区级", "由社区调处的工单", _level("community")),
     Measure("level_street", "街道级", "由街道调处的工单", _level("street")),
     Measure("level_city", "市级", "由市级部门调处的工单", _level("city")),
@@ -215,11 +240,28 @@ RATES: tuple[Rate, ...] = (
     Rate("overdue_rate", "超期率", "超期率 = 超期 ÷ 受理", "overdue", "received"),
     Rate("closed_late_rate", "逾期办结率", "逾期办结率 = 逾期办结 ÷ 办结", "closed_late", "closed"),
     Rate("reopen_rate", "重新办理率", "重新办理率 = 重新办理 ÷ 受理", "reopened", "received"),
+    Rate("repeat_rate", "办结后再诉率", "办结后再诉率 = 办结后再诉 ÷ 受理", "repeat", "received"),
     Rate("satisfaction_rate", "满意率", "满意率 = 满意（含基本满意）÷ 已评价", "satisfied",
          "rated"),
     Rate("unsatisfied_rate", "不满意率", "不满意率 = 不满意 ÷ 已评价", "unsatisfied", "rated"),
 )
 RATE_BY_KEY: dict[str, Rate] = {r.key: r for r in RATES}
+
+
+#: Cases per 1,000 households: the load measure of areas, firms and committees.
+PER_1000_LABEL = "每千户诉求"
+PER_1000_DEFINITION = "每千户诉求 = 受理件数 ÷ 户数 × 1000（户数取小区登记户数）"
+
+
+def per_1000(count: int | None, households: int | None) -> float | None:
+    """Cases per 1,000 households, one decimal; ``None`` without households."""
+    return round(1000.0 * (count or 0) / households, 1) if households else None
+
+
+def per_1000_sql(count: str, households: str) -> str:
+    """SQL: :func:`per_1000` of two SQL expressions (``NULL`` without households)."""
+    return (f"CASE WHEN coalesce({households}, 0) > 0 "
+            f"THEN round(1000.0 * coalesce({count}, 0) / {households}, 1) END")
 
 
 def rates(counts: dict[str, Any]) -> dict[str, float | None]:
@@ -289,7 +331,7 @@ def help_text(key: str) -> str:
 def definitions() -> list[str]:
     """Every measure's and rate's written definition, for a page's help text or an export."""
     return [m.definition for m in MEASURES if not m.key.startswith("level_")] + [
-        r.definition for r in RATES]
+        r.definition for r in RATES] + [PER_1000_DEFINITION]
 
 
 # --- ranking: the fair minimum ------------------------------------------------------------

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Table,
@@ -75,6 +76,7 @@ LOCATED_BY = {
     "coordinates": "坐标",
     "compound_name": "小区名称",
     "address": "地址",
+    "area_name": "辖区名称",  # migration 0006: only a street office or community was named
     "none": "未定位",
 }
 
@@ -127,12 +129,15 @@ property_firms = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", Text, nullable=False, unique=True),
-    Column("credit_rating", String(2), comment="信用等级 A/B/C/D"),
+    # Migration 0013: both derive from the history (credit_ratings, credit_list_changes);
+    # triggers keep them and refuse any other write.
+    Column("credit_rating", String(3),
+           comment="信用等级 AAA/AA/A/B/C/D：最新发布的评价（由 credit_ratings 得出）"),
     Column("list_status", String(5), nullable=False, server_default="none",
-           comment="红黑榜：red / black / none"),
+           comment="红黑榜 red / black / none：最新的红黑榜决定（由 credit_list_changes 得出）"),
     Column("synthetic", Boolean, nullable=False, server_default="false"),
     CheckConstraint("list_status IN ('red', 'black', 'none')", name="list_status"),
-    CheckConstraint("credit_rating IN ('A', 'B', 'C', 'D')", name="credit_rating"),
+    CheckConstraint("credit_rating IN ('AAA', 'AA', 'A', 'B', 'C', 'D')", name="credit_rating"),
     comment="物业服务企业",
 )
 
@@ -310,10 +315,12 @@ imports = Table(
     Column("unchanged", Integer, nullable=False, server_default="0"),
     Column("quarantined", Integer, nullable=False, server_default="0"),
     Column("summary", JSONB, nullable=False, server_default="{}"),
+    Column("voided", Integer, nullable=False, server_default="0",
+           comment="作废而跳过的行"),  # migration 0006
     CheckConstraint(_in("kind", IMPORT_KINDS), name="kind"),
-    CheckConstraint("rows_read = inserted + updated + unchanged + quarantined",
+    CheckConstraint("rows_read = inserted + updated + unchanged + voided + quarantined",
                     name="accounting"),
-    comment="导入批次：文件、时间与逐行核算（读入 = 新增 + 更新 + 未变 + 隔离）",
+    comment="导入批次：文件、时间与逐行核算（读入 = 新增 + 更新 + 未变 + 作废 + 隔离）",
 )
 
 quarantine = Table(
@@ -497,7 +504,7 @@ sessions = Table(
 Index("ix_audit_log_account", audit_log.c.account, audit_log.c.at)
 
 
-# --- Typical cases (migration 0012) ------------------------------------------------------
+# --- Typical cases (migration 0015) ------------------------------------------------------
 
 typical_cases = Table(
     "typical_cases",
@@ -524,3 +531,146 @@ ESCALATION_REASONS = {
     "overdue": "超过办理时限，升级一级",
     "repeat": "同一小区同类诉求短期内重复发生，升级一级",
 }
+# --- Repeats and multi-channel complaints (migration 0010) -----------------------
+
+cases.append_column(Column(
+    "repeat_of", BigInteger, ForeignKey("cases.id", ondelete="SET NULL"),
+    comment="办结后再诉：同小区同类别、在此前办结后规定天数内再次受理时，指向那件已办结工单"))
+cases.append_column(Column(
+    "complaint_group", BigInteger, ForeignKey("cases.id", ondelete="SET NULL"),
+    comment="一事多诉：同一诉求经多个渠道反映时，组内各件指向组内最早一件（含其自身）"))
+cases.append_constraint(CheckConstraint("repeat_of IS NULL OR repeat_of <> id",
+                                        name="repeat_not_self"))
+Index("ix_cases_repeat_of", cases.c.repeat_of, postgresql_where=cases.c.repeat_of.isnot(None))
+Index("ix_cases_complaint_group", cases.c.complaint_group,
+      postgresql_where=cases.c.complaint_group.isnot(None))
+for _ix in cases.indexes:
+    # The covering indexes of migration 0003 carry the new columns (see migration 0010).
+    if _ix.name == "ix_cases_street_received":
+        _ix.dialect_options["postgresql"]["include"] = [
+            *_ix.dialect_options["postgresql"]["include"], "id", "repeat_of", "complaint_group"]
+    elif _ix.name == "ix_cases_loose_received":
+        _ix.dialect_options["postgresql"]["include"] = [
+            *_ix.dialect_options["postgresql"]["include"], "id", "complaint_group"]
+
+
+# --- Voided cases (migration 0006) --------------------------------------------
+
+voided_cases = Table(
+    "voided_cases",
+    metadata,
+    Column("channel", String(8), primary_key=True),
+    Column("case_no", Text, primary_key=True),
+    Column("voided_at", DateTime(timezone=True), nullable=False, server_default=func.now(),
+           comment="作废记入的时间（导入时间）"),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="SET NULL")),
+    Column("had_case", Boolean, nullable=False, server_default="false",
+           comment="作废时库中已有该工单（已删除）"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    comment="已作废工单：不计入任何统计，再次导入时不再新增",
+)
+
+
+# --- Credit, red and black lists, party building (migration 0013) ------------------------------
+
+CREDIT_SUBJECTS = {"firm": "物业服务企业", "committee": "业主委员会"}
+LIST_STATUSES = {"red": "红榜", "black": "黑榜", "none": "未列入"}
+CREDIT_BANDS = ("AAA", "AA", "A", "B", "C", "D")
+
+
+def _subject(table: str) -> list[Column | CheckConstraint]:
+    """The subject of a history row: a firm, or a committee named by its compound."""
+    return [
+        Column("id", BigInteger, primary_key=True),
+        Column("subject", String(10), nullable=False,
+               comment="firm 物业服务企业 / committee 业主委员会"),
+        Column("firm_id", Integer, ForeignKey("property_firms.id"), index=True),
+        Column("compound_id", Integer, ForeignKey("compounds.id"), index=True,
+               comment="业主委员会所在小区（业委会以小区标识）"),
+        CheckConstraint("(subject = 'firm' AND firm_id IS NOT NULL AND compound_id IS NULL) "
+                        "OR (subject = 'committee' AND compound_id IS NOT NULL "
+                        "AND firm_id IS NULL)", name="subject"),
+    ]
+
+
+def _recorded() -> list[Column]:
+    return [Column("recorded_by", Text, nullable=False, comment="记录人（账号名）"),
+            Column("recorded_at", DateTime(timezone=True), nullable=False,
+                   server_default=text("clock_timestamp()"))]
+
+
+credit_events = Table(
+    "credit_events",
+    metadata,
+    *_subject("credit_events"),
+    Column("kind", String(24), nullable=False,
+           comment="事项（见 data/credit/*.toml 的 [events]）；withdrawal 为撤销"),
+    Column("occurred_on", Date, nullable=False, comment="事项发生（决定）日期"),
+    Column("reason", Text, nullable=False),
+    Column("doc_no", Text, nullable=False, comment="文号"),
+    Column("withdraws", BigInteger, ForeignKey("credit_events.id"), unique=True,
+           comment="撤销的记录"),
+    *_recorded(),
+    CheckConstraint("length(btrim(reason)) >= 2", name="reason"),
+    CheckConstraint("length(btrim(doc_no)) >= 1", name="doc_no"),
+    CheckConstraint("(kind = 'withdrawal') = (withdraws IS NOT NULL)", name="withdrawal"),
+    comment="信用记录事项（表彰、处罚、解除合同等；只追加，撤销以新记录表示）",
+)
+
+credit_list_changes = Table(
+    "credit_list_changes",
+    metadata,
+    *_subject("credit_list_changes"),
+    Column("status", String(5), nullable=False),
+    Column("previous", String(5), nullable=False),
+    Column("basis", String(10), nullable=False,
+           comment="proposal 采纳建议 / override 改判 / manual 直接认定 / migration"),
+    Column("period", String(6), comment="对应的评价季度，如 2026Q2"),
+    Column("proposed", String(5), comment="当时的系统建议"),
+    Column("reason", Text, nullable=False),
+    Column("doc_no", Text),
+    Column("decided_on", Date, nullable=False),
+    *_recorded(),
+    CheckConstraint("status IN ('red', 'black', 'none') AND previous IN ('red', 'black', 'none') "
+                    "AND (proposed IS NULL OR proposed IN ('red', 'black', 'none'))",
+                    name="status"),
+    CheckConstraint("basis IN ('proposal', 'override', 'manual', 'migration')", name="basis"),
+    CheckConstraint("period IS NULL OR period ~ '^[0-9]{4}Q[1-4]$'", name="period"),
+    CheckConstraint("length(btrim(reason)) >= 2", name="reason"),
+    comment="红黑榜决定（只追加）：当前状态为最新一条",
+)
+
+credit_ratings = Table(
+    "credit_ratings",
+    metadata,
+    *_subject("credit_ratings"),
+    Column("period", String(6), comment="评价季度；空为迁移前登记的等级"),
+    Column("score", Numeric(5, 1)),
+    Column("band", String(3), nullable=False),
+    Column("parts", JSONB, nullable=False, server_default="{}"),
+    Column("model_version", Text),
+    Column("note", Text),
+    *_recorded(),
+    CheckConstraint("band IN ('AAA', 'AA', 'A', 'B', 'C', 'D')", name="band"),
+    CheckConstraint("period IS NULL OR period ~ '^[0-9]{4}Q[1-4]$'", name="period"),
+    comment="已发布的信用评价（只追加）：当前等级为最新季度的一条",
+)
+
+party_building = Table(
+    "party_building",
+    metadata,
+    *_subject("party_building"),
+    Column("has_party_org", Boolean, nullable=False, comment="已建立党组织"),
+    Column("party_org_name", Text),
+    Column("party_members", Integer),
+    Column("mass_eligible", Boolean, comment="符合群团组织组建条件（空为不详）"),
+    Column("has_mass_org", Boolean, comment="已建立群团组织（工会、共青团、妇联等）"),
+    Column("note", Text),
+    Column("source", String(12), nullable=False,
+           comment="dashboard 看板 / import 导入 / demo 演示 / migration"),
+    Column("source_file", Text),
+    *_recorded(),
+    CheckConstraint("party_members IS NULL OR party_members >= 0", name="members"),
+    CheckConstraint("source IN ('dashboard', 'import', 'demo', 'migration')", name="source"),
+    comment="党建情况（红色物业）：党组织与群团组织（只追加，当前为最新一条）",
+)

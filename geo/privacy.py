@@ -24,11 +24,14 @@ import re
 import numpy as np
 import pandas as pd
 
-_ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{3})(\d{14})([\dXx])(?![0-9A-Za-z])")
-_ID15 = re.compile(r"(?<![0-9A-Za-z])(\d{3})(\d{8})(\d{4})(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![\d+])(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![\d])")
-_LANDLINE = re.compile(r"(?<![\d])(0\d{2,3})([- ]?)(\d{3,4})[- ]?(\d{4})(?![\d])")
-_LOCAL = re.compile(r"(?<![\d*-])([2-9]\d{2,3})(\d{4})(?![\d*-])")
+# No pattern starts right after a digit or a decimal point, nor ends before a digit or a
+# decimal fraction: a case number or a coordinate (107.9701361) is never cut into a "phone".
+_ID18 = re.compile(r"(?<![0-9A-Za-z.])(\d{3})(\d{14})([\dXx])(?![0-9A-Za-z]|\.\d)")
+_ID15 = re.compile(r"(?<![0-9A-Za-z.])(\d{3})(\d{8})(\d{4})(?![0-9A-Za-z]|\.\d)")
+_MOBILE = re.compile(
+    r"(?<![\d+.])(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![\d]|\.\d)")
+_LANDLINE = re.compile(r"(?<![\d.])(0\d{2,3})([- ]?)(\d{3,4})[- ]?(\d{4})(?![\d]|\.\d)")
+_LOCAL = re.compile(r"(?<![\d*.-])([2-9]\d{2,3})(\d{4})(?![\d*-]|\.\d)")
 #: Cells that may hold something to mask: a run of at least seven digits, separators allowed.
 _CANDIDATE = r"\d[\d -]{5,}\d"
 

@@ -64,6 +64,31 @@ auth_mode
     ``password`` (default: accounts with Argon2 passwords in the database) or
     ``oidc`` (the city's identity provider through Streamlit's ``st.login``;
     accounts are matched by their OIDC subject or e-mail).
+intake_dir
+    A directory of site-specific intake tables (``header-aliases.csv``,
+    ``value-spellings.csv``, ``rules.toml``, any of them) merged over the
+    shipped ones in ``data/intake/``: a city adds its systems' spellings
+    without editing the installed package (see ``docs/intake.md``).
+max_file_mb
+    An input file larger than this many megabytes is refused before it is
+    read. A year of a city's cases (1,000,000 rows) is about 240 MB of CSV.
+max_unzipped_mb
+    An xlsx (or zipped boundary file) whose members add up to more than this
+    many megabytes uncompressed is refused before it is opened, so that a
+    small file cannot unpack into all the machine's memory.
+max_zip_ratio
+    An xlsx or zip with a member (of a megabyte or more) that unpacks to more
+    than this many times its packed size is refused as a zip bomb (real
+    workbooks compress 5 to 30 times).
+max_rows
+    A file with more data rows (or features) than this is refused; reading
+    stops at the cap.
+max_columns
+    A file with more columns than this is refused (a sheet claiming 16,384
+    columns never allocates them).
+max_cell_chars
+    A file with a cell longer than this many characters is refused
+    (Excel's own limit is 32,767).
 """
 
 from __future__ import annotations
@@ -134,6 +159,20 @@ SETTINGS: tuple[Setting, ...] = (
             allowed="password 或 oidc", choices=("password", "oidc")),
     Setting("allow_demo", False, "允许 propmap serve 向非 propmap 自建的空库载入演示数据",
             allowed="1/true/yes/on 或 0/false/no/off"),
+    Setting("intake_dir", "", "本地导入规则目录（header-aliases.csv、value-spellings.csv、"
+            "rules.toml），覆盖随软件提供的同名规则"),
+    Setting("max_file_mb", 1024, "导入文件大小上限（MB），超过则拒绝读取",
+            allowed="1 到 100000 之间的整数（MB）", minimum=1, maximum=100_000),
+    Setting("max_unzipped_mb", 1024, "xlsx（或 zip）解压后大小上限（MB），打开前检查",
+            allowed="1 到 100000 之间的整数（MB）", minimum=1, maximum=100_000),
+    Setting("max_zip_ratio", 200, "xlsx（或 zip）压缩比上限，超过视为压缩炸弹",
+            allowed="2 到 100000 之间的整数", minimum=2, maximum=100_000),
+    Setting("max_rows", 2_000_000, "导入文件数据行（要素）数上限",
+            allowed="1 到 100000000 之间的整数", minimum=1, maximum=100_000_000),
+    Setting("max_columns", 200, "导入文件列数上限",
+            allowed="1 到 16384 之间的整数", minimum=1, maximum=16_384),
+    Setting("max_cell_chars", 32_767, "单元格字符数上限",
+            allowed="1 到 1000000 之间的整数", minimum=1, maximum=1_000_000),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -108,7 +108,9 @@ def csv_text(df: pd.DataFrame) -> str:
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
             out[c] = out[c].map(neutralise, na_action="ignore")
-    return out.to_csv(index=False)
+    # CRLF, as Excel writes CSV; it also makes the writer quote any cell holding a CR or LF,
+    # so a line break inside a complaint never splits its row.
+    return out.to_csv(index=False, lineterminator="\r\n")
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

@@ -1,7 +1,7 @@
 """Typical cases (典型案例): the joint meeting marks a case for a quarter, with a short note.
 
 The policy asks for typical cases every quarter. A mark is a row of
-``typical_cases`` (migration 0012): the case, the quarter (``2026Q3``), a note
+``typical_cases`` (migration 0015): the case, the quarter (``2026Q3``), a note
 of at most :data:`NOTE_MAX` characters (masked of phone and ID numbers, as
 every free text stored for display), who marked it and when. Marking and
 unmarking are each one transaction with their audit row.
@@ -26,7 +26,7 @@ from geo import auth, measures, periods, privacy
 from geo._errors import PropmapError
 from geo.scope import Scope
 
-#: Kinds of account that may mark and unmark typical cases (migration 0012 grants the same).
+#: Kinds of account that may mark and unmark typical cases (migration 0015 grants the same).
 MARKERS = ("leader", "housing")
 #: Longest note, in characters (the table CHECKs the same).
 NOTE_MAX = 200

@@ -11,6 +11,8 @@ number of areas, hexagons or capped points, never by the number of cases;
 from __future__ import annotations
 
 import decimal
+import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +50,17 @@ class LayerData:
     def payload_bytes(self) -> int:
         """Size of the GeoJSON as sent to the browser."""
         return len(json.dumps(self.geojson, ensure_ascii=False, separators=(",", ":")).encode())
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A digest of the features and meta: equal data, equal digest (the map cache's key).
+
+        Computed once; a cached data function touches it before returning, so the copies
+        every session gets carry it.
+        """
+        text = json.dumps([self.geojson, dict(self.meta)], ensure_ascii=False,
+                          separators=(",", ":"), sort_keys=True, default=str)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ class Filters:
         Empty means all.
     street, community_id, compound_id
         The area in view; ``None`` means the whole city (a compound: its card).
+    distinct
+        Count distinct complaints: one complaint reported through several
+        channels counts once (:func:`geo.measures.is_distinct`).
     """
 
     start: dt.date
@@ -56,6 +59,7 @@ class Filters:
     street: str | None = None
     community_id: int | None = None
     compound_id: int | None = None
+    distinct: bool = False
 
     @classmethod
     def year_to(cls, as_of: dt.date, **kw: Any) -> Filters:
@@ -112,6 +116,8 @@ class Filters:
             parts.append(f"{a}.channel = ANY(:f_channels)")
         if self.statuses:
             parts.append(f"{a}.status = ANY(:f_statuses)")
+        if self.distinct:
+            parts.append(measures.is_distinct(a))
         if area and self.street:
             parts.append(f"{a}.street_code = :f_street")
         if area and self.community_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from layers import (
     communities,
     compounds,
+    coverage_gaps,
     firm_coverage,
     hazards,
     heat,
@@ -15,9 +16,10 @@ from layers import (
 from layers.base import Layer
 
 REGISTRY: dict[str, Layer] = {
-    m.LAYER.key: m.LAYER
-    for m in (street_areas, heat, sanwu, hazards, communities, compounds, pending_cases,
-              firm_coverage)
+    layer.key: layer
+    for layer in (street_areas.LAYER, heat.LAYER, sanwu.LAYER, hazards.LAYER, communities.LAYER,
+                  compounds.LAYER, pending_cases.LAYER, firm_coverage.LAYER, coverage_gaps.LAYER,
+                  coverage_gaps.COMPOUNDS)
 }
 
 #: Layers of the city overview that the user can switch on and off, in drawing order.

@@ -149,8 +149,21 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
                               "per_1000": "每千户诉求"})
 
 
+#: Columns of :func:`firm_table`, in order, with their Chinese headers.
+FIRM_COLUMNS = {
+    "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
+    "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求", "per_1000": "每千户诉求",
+    "overdue": "超期", "overdue_rate": "超期率%", "closed_late_rate": "逾期办结率%",
+    "satisfaction_rate": "满意率%",
+}
+
+
 def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Per firm: compounds, households, cases per 1,000 households, overdue and satisfaction."""
+    """Every firm (none hidden: a firm serving no compound of the area shows zeros) with its
+    compounds, households and the measures of its compounds' cases for ``f`` (and
+    ``f.street``): counts from the shared facts, rates and per-1,000 computed by
+    :mod:`geo.measures` (one rounding, one definition of 超期). The grade and list status
+    are the published ones (derived from the credit history)."""
     counts, params = facts.cte(con, f, "compound_id", name="kc",
                                measures=("received", "overdue", "closed", "closed_late",
                                          "satisfied", "rated"))
@@ -168,25 +181,44 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
             FROM kc JOIN compounds x ON x.id = kc.compound_id
             WHERE x.firm_id IS NOT NULL GROUP BY 1
         )
-        SELECT p.name, p.credit_rating, p.list_status, x.compounds, x.hh,
-               coalesce(k.received, 0) AS received,
-               CASE WHEN x.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / x.hh, 1) END
-                   AS per_1000,
-               coalesce(k.overdue, 0) AS overdue,
-               CASE WHEN k.closed > 0 THEN round(100.0 * k.closed_late / k.closed, 1) END
-                   AS closed_late_rate,
-               CASE WHEN k.rated > 0 THEN round(100.0 * k.satisfied / k.rated, 1) END
-                   AS satisfaction
-        FROM property_firms p JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
-        ORDER BY per_1000 DESC NULLS LAST, p.name
+        SELECT p.id, p.name, coalesce(p.credit_rating, '') AS credit_rating, p.list_status,
+               coalesce(x.compounds, 0) AS compounds, coalesce(x.hh, 0) AS hh,
+               coalesce(k.received, 0) AS received, coalesce(k.overdue, 0) AS overdue,
+               coalesce(k.closed, 0) AS closed, coalesce(k.closed_late, 0) AS closed_late,
+               coalesce(k.satisfied, 0) AS satisfied, coalesce(k.rated, 0) AS rated
+        FROM property_firms p LEFT JOIN x ON x.firm_id = p.id LEFT JOIN k ON k.firm_id = p.id
+        ORDER BY p.name
     """, {**f.params(), **params})
-    lists = {"red": "红榜", "black": "黑榜", "none": ""}
-    df["list_status"] = df["list_status"].map(lists)
-    return df.rename(columns={
-        "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
-        "compounds": "服务小区", "hh": "服务户数", "received": "期内诉求",
-        "per_1000": "每千户诉求", "overdue": "超期", "closed_late_rate": "逾期办结率%",
-        "satisfaction": "满意率%"})
+    for c in ("compounds", "hh", "received", "overdue", "closed", "closed_late", "satisfied",
+              "rated"):
+        df[c] = df[c].astype("int64")
+    rows = df.to_dict("records")
+    df["per_1000"] = [measures.per_1000(r["received"], r["hh"]) for r in rows]
+    for key in ("overdue_rate", "closed_late_rate", "satisfaction_rate"):
+        df[key] = [measures.RATE_BY_KEY[key].of(r) for r in rows]
+    df = df.sort_values(["per_1000", "name"], ascending=[False, True], na_position="last")
+    df["list_status"] = df["list_status"].map({"red": "红榜", "black": "黑榜", "none": ""})
+    out = df[["id", *FIRM_COLUMNS]].rename(columns=FIRM_COLUMNS).reset_index(drop=True)
+    return out.astype({h: "Float64" for k, h in FIRM_COLUMNS.items()
+                       if k in ("per_1000", "overdue_rate", "closed_late_rate",
+                                "satisfaction_rate")})
+
+
+def firm_categories(con: sa.Connection, f: Filters, firm_id: int) -> pd.DataFrame:
+    """The categories of the cases at one firm's compounds for ``f``: ``类别, 受理, 超期,
+    占比%`` (most frequent first)."""
+    df = frame(con, f"""
+        SELECT k.name AS category, count(*) AS received,
+               {measures.BY_KEY["overdue"].count_sql("c")}
+        FROM cases c JOIN compounds x ON x.id = c.compound_id
+        JOIN categories k ON k.code = c.category_code
+        WHERE x.firm_id = :firm AND {f.case_where("c")}
+        GROUP BY k.name ORDER BY received DESC, k.name
+    """, {**f.params(), "firm": firm_id})
+    total = int(df["received"].sum()) if len(df) else 0
+    df["share"] = [round(100.0 * n / total, 1) if total else None for n in df["received"]]
+    return df.rename(columns={"category": "类别", "received": "受理", "overdue": "超期",
+                              "share": "占比%"})
 
 
 def compound_card(con: sa.Connection, compound_id: int, f: Filters) -> dict[str, Any] | None:

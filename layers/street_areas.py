@@ -120,7 +120,8 @@ def _shown(v: Any, unit: str) -> str:
 def render(data: LayerData, *, measure: str | None = "pending", labels: bool = True,
            label_px: int = 15, outline: float = 1.2, bounds: Sequence[float] | None = None,
            change_from: LayerData | None = None, change_label: str = "变化",
-           show_values: bool = False, **_: Any) -> folium.FeatureGroup:
+           show_values: bool = False, interactive: bool = True,
+           **_: Any) -> folium.FeatureGroup:
     """Filled areas coloured by ``measure`` (plain outlines when None); the selected one thick.
 
     ``bounds`` fixes the class bounds (a comparison: :func:`shared_bounds`).
@@ -130,7 +131,9 @@ def render(data: LayerData, *, measure: str | None = "pending", labels: bool = T
     selected one carries its name, street offices in bold and towns in grey,
     at ``label_px`` pixels (larger on a projector), and with ``show_values``
     the figure (or the change) under it, readable without hovering; the labels
-    let clicks through to the areas.
+    let clicks through to the areas. Not ``interactive``, the areas are a
+    backdrop: no tooltip, no click, so hovering the layers drawn on them shows
+    their figures, not the street's.
     """
     selected = data.meta.get("selected")
     shown: dict[str, str] = {}
@@ -174,17 +177,21 @@ def render(data: LayerData, *, measure: str | None = "pending", labels: bool = T
     if change_from is not None:
         fields.insert(2, "change")
         aliases.insert(2, change_label)
-    folium.GeoJson(
-        data.geojson,
-        name="streets",
-        style_function=_style,
-        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name"] if data.meta.get("partial") else fields,
-            aliases=[""] if data.meta.get("partial") else aliases,
-            sticky=True, style="font-size:16px;",
-        ),
-    ).add_to(fg)
+    if not interactive:
+        folium.GeoJson(data.geojson, name="streets", style_function=_style,
+                       interactive=False).add_to(fg)
+    else:
+        folium.GeoJson(
+            data.geojson,
+            name="streets",
+            style_function=_style,
+            highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name"] if data.meta.get("partial") else fields,
+                aliases=[""] if data.meta.get("partial") else aliases,
+                sticky=True, style="font-size:16px;",
+            ),
+        ).add_to(fg)
     if labels:
         for ft in data.features:
             p = ft["properties"]

@@ -22,12 +22,18 @@ MODE_COLORS = {
 }
 SANWU_COLOR = "#c00000"
 THEME_COLORS = {"fire": "#e31a1c", "elevator": "#6a3d9a", "security": "#1f78b4"}
-#: Qualitative palette for firms (ColorBrewer Paired + Dark2), cycled.
-FIRM_COLORS = (
-    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
-    "#fb9a99", "#fdbf6f", "#cab2d6", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
-    "#e6ab02", "#a6761d", "#666666", "#17becf",
-)
+#: Credit grades, best to worst (ColorBrewer RdYlGn, 6 classes, reversed): an ordered scale
+#: a room can read, where twenty qualitative firm colours could not be told apart.
+GRADE_COLORS = {"AAA": "#1a9850", "AA": "#91cf60", "A": "#d9ef8b", "B": "#fee08b",
+                "C": "#fc8d59", "D": "#d73027"}
+#: The chosen firm's compounds, and every other firm's, when one firm is highlighted.
+SELECTED_FIRM = "#08519c"
+OTHER_FIRM = "#9e9e9e"
+#: Share of households without professional management (sequential, light to dark purple).
+GAP_PALETTE = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+#: Compounds without professional management, by class (management-classes.csv keys).
+GAP_CLASS_COLORS = {"sanwu": "#c00000", "unmanaged": "#e7298a", "custody": "#fdae61",
+                    "owners_self": "#74add1", "work_unit": "#a6d96a", "professional": "#4575b4"}
 NO_DATA = "#dddddd"
 
 

@@ -19,6 +19,7 @@ from propmap._command import engine as _engine
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
 from propmap.cli_accounts import audit_group, user_group
+from propmap.cli_credit import credit_group
 from propmap.cli_intake import import_group, quarantine_group
 
 
@@ -121,23 +122,41 @@ def _print_demo_accounts(accounts: list[tuple[str, str, str, str]]) -> None:
 
 @main.command("export")
 @click.argument("layer", type=click.Choice(["streets", "communities", "compounds", "cases",
-                                            "hazards"]))
+                                            "hazards", "firms"]))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]),
-              required=True)
+              default=None, help="文件格式（默认按 --output 的扩展名；firms 只能是 xlsx）")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--street", default=None, help="只导出该街道（区划代码）")
+@click.option("--period", default=None,
+              help="firms：评价季度，如 2026Q2（默认：最近一个完整季度）")
 @_user_errors
-def export_cmd(layer: str, fmt: str, output: Path, street: str | None) -> None:
-    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx."""
+def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None,
+               period: str | None) -> None:
+    """Export a layer to GeoJSON, GeoPackage, CSV (UTF-8 with BOM, opens in Excel) or xlsx;
+    ``firms``: every firm's credit score, grade, list status and the parts of its score."""
     from etl import export
     from geo import auth
     from propmap.cli_accounts import _operator
+    from propmap.cli_credit import export_firms
 
-    engine = _engine()
-    n = export.export(engine, layer, fmt, output, street=street)
-    with engine.begin() as con:
+    fmt = fmt or output.suffix.lstrip(".").lower()
+    if fmt not in ("geojson", "gpkg", "csv", "xlsx"):
+        raise click.BadParameter("请用 --format 指定 geojson、gpkg、csv 或 xlsx，"
+                                 "或让 --output 以这些扩展名结尾", param_hint="--format")
+    if layer == "firms":
+        if fmt != "xlsx":
+            raise click.BadParameter("firms 只能导出为 xlsx", param_hint="--format")
+        if street:
+            raise click.BadParameter("信用评价按全市计算，firms 不能按街道导出",
+                                     param_hint="--street")
+        n = export_firms(output, period)
+    elif period:
+        raise click.BadParameter("--period 只用于 firms", param_hint="--period")
+    else:
+        n = export.export(_engine(), layer, fmt, output, street=street)
+    with _engine(init=False).begin() as con:
         auth.audit(con, "export", {"what": layer, "format": fmt, "file": str(output),
-                                   "rows": n, "filters": {"street": street}},
+                                   "rows": n, "filters": {"street": street, "period": period}},
                    account=_operator(), role="operator")
     _say(f"已导出 {n:,} 条到 {output}")
 
@@ -182,12 +201,18 @@ def briefing_cmd(period: str, output: Path) -> None:
               default=None, help="结果另存为 JSON")
 @click.option("--browser/--no-browser", default=True, show_default=True,
               help="是否测量浏览器首屏（需要 /usr/bin/chromium）")
+@click.option("--sessions", default=0, show_default=True, type=click.IntRange(0, 200),
+              help="同时访问的会话数（0：不做并发测量）")
+@click.option("--rounds", default=4, show_default=True, type=click.IntRange(2, 20),
+              help="并发测量中每个会话浏览的轮数（第一轮为预热）")
 @_user_errors
-def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool) -> None:
-    """Measure issue 5's speed budgets on a scratch database (created and dropped)."""
+def bench(n_cases: int, runs: int, json_path: Path | None, browser: bool, sessions: int,
+          rounds: int) -> None:
+    """Measure the speed budgets on a scratch database (created and dropped)."""
     from bench import run as bench_run
 
-    res = bench_run.run(n_cases, runs, say=_say, browser=browser)
+    res = bench_run.run(n_cases, runs, say=_say, browser=browser, sessions=sessions,
+                        rounds=rounds)
     click.echo(bench_run.markdown(res))
     if json_path:
         bench_run.save(res, json_path)
@@ -254,6 +279,11 @@ main.add_command(import_group, "import")
 main.add_command(quarantine_group, "quarantine")
 main.add_command(user_group, "user")
 main.add_command(audit_group, "audit")
+main.add_command(credit_group, "credit")
+
+from propmap.cli_hotspots import hotspots as hotspots_command  # noqa: E402
+
+main.add_command(hotspots_command, "hotspots")
 
 
 if __name__ == "__main__":

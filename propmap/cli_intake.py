@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.engine import Engine
@@ -19,7 +19,9 @@ from propmap._command import user_errors as _user_errors
 if TYPE_CHECKING:
     from etl.intake.accounting import ImportResult
 
-_STEPS = {"cases": ["读取文件", "解析与定位", "空间归属", "升级规则", "隔离与记账"]}
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STEPS = {"cases": ["读取文件", "解析与定位", "空间归属", "升级规则", "比对与写入", "隔离与记账"]}
 _LONG_FILE_BYTES = 5 << 20
 
 
@@ -41,7 +43,8 @@ def _report(result: ImportResult, as_json: bool) -> None:
 
 
 def _import_group() -> None:
-    """Import case exports, the compound register and boundary files."""
+    """Import case exports, the compound register, boundary files and party-building
+    registers."""
 
 
 # Built without decorator syntax so the type is explicit: propmap.cli imports these
@@ -49,17 +52,35 @@ def _import_group() -> None:
 import_group: click.Group = click.group("import")(_import_group)
 
 
+def _map_option(fn: F) -> F:
+    return click.option(
+        "--map", "pairs", multiple=True, metavar="标准列名=文件列名",
+        help="指定某列的对应关系（可重复），优先于列名别名表，如 --map 工单编号=任务号")(fn)
+
+
+def _given(pairs: tuple[str, ...], known: tuple[str, ...]) -> dict[str, str]:
+    from etl.intake.headers import parse_given
+
+    return parse_given(pairs, known)
+
+
 @import_group.command("cases")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--channel", type=click.Choice(["12345", "mailbox", "petition"]), default=None,
               help="来源渠道（文件中“来源渠道”为空的行使用它）")
+@_map_option
+@click.option("--dry-run", is_flag=True,
+              help="试运行：显示表头对应与将新增、更新、未变、作废、隔离的行数及原因，不写入数据库")
 @click.option("--json", "as_json", is_flag=True,
-              help="输出一个 JSON 对象（行数核算、定位方式、隔离原因、各阶段耗时）")
+              help="输出一个 JSON 对象（行数核算、表头对应、定位方式、作废与隔离原因、"
+                   "数据质量提示、各阶段耗时）")
 @_user_errors
-def import_cases_cmd(path: Path, channel: str | None, as_json: bool) -> None:
+def import_cases_cmd(path: Path, channel: str | None, pairs: tuple[str, ...], dry_run: bool,
+                     as_json: bool) -> None:
     """Import a 12345 / mailbox / petition export (.xlsx or .csv) into cases."""
-    from etl.intake.cases import import_cases
+    from etl.intake.cases import HEADERS, import_cases
 
+    given = _given(pairs, HEADERS)
     show_bar = not as_json and path.is_file() and path.stat().st_size >= _LONG_FILE_BYTES
     with _db() as engine:
         if show_bar:
@@ -71,22 +92,26 @@ def import_cases_cmd(path: Path, channel: str | None, as_json: bool) -> None:
                     bar.label = label
                     bar.update(1)
 
-                result = import_cases(engine, path, channel=channel, step=step)
+                result = import_cases(engine, path, channel=channel, step=step,
+                                      header_map=given, dry_run=dry_run)
         else:
-            result = import_cases(engine, path, channel=channel)
+            result = import_cases(engine, path, channel=channel, header_map=given,
+                                  dry_run=dry_run)
     _report(result, as_json)
 
 
 @import_group.command("compounds")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_map_option
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
 @_user_errors
-def import_compounds_cmd(path: Path, as_json: bool) -> None:
+def import_compounds_cmd(path: Path, pairs: tuple[str, ...], as_json: bool) -> None:
     """Import the compound register (.xlsx or .csv, point coordinates or WKT boundaries)."""
-    from etl.intake.compounds import import_compounds
+    from etl.intake.compounds import HEADERS, import_compounds
 
+    given = _given(pairs, HEADERS)
     with _db() as engine:
-        result = import_compounds(engine, path)
+        result = import_compounds(engine, path, header_map=given)
     _report(result, as_json)
 
 
@@ -94,15 +119,40 @@ def import_compounds_cmd(path: Path, as_json: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--level", type=click.Choice(["street", "community"]), required=True,
               help="边界层级：street 街道/镇，community 社区")
+@_map_option
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象")
 @_user_errors
-def import_boundaries_cmd(path: Path, level: str, as_json: bool) -> None:
+def import_boundaries_cmd(path: Path, level: str, pairs: tuple[str, ...], as_json: bool) -> None:
     """Import street or community boundaries (GeoJSON, Shapefile, GeoPackage)."""
-    from etl.intake.boundaries import import_boundaries
+    from etl.intake.boundaries import HEADERS, import_boundaries
 
+    given = _given(pairs, HEADERS)
     with _db() as engine:
-        result = import_boundaries(engine, path, level=level)
+        result = import_boundaries(engine, path, level=level, header_map=given)
     _report(result, as_json)
+
+
+@import_group.command("party")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象（逐行核算与拒收原因）")
+@_user_errors
+def import_party_cmd(path: Path, as_json: bool) -> None:
+    """Import a party-building register of firms and owners' committees (.xlsx or .csv)."""
+    from etl.intake.party import import_party
+    from propmap.cli_accounts import _operator
+
+    with _db() as engine, engine.begin() as con:
+        result = import_party(con, path, by=_operator())
+    if as_json:
+        click.echo(json.dumps({"file": result.file, "rows_read": result.rows_read,
+                               "recorded": result.recorded, "unchanged": result.unchanged,
+                               "refused": [{"row": r, "name": n, "reason": why}
+                                           for r, n, why in result.refused]},
+                              ensure_ascii=False))
+        return
+    _say(result.summary())
+    for row, name, why in result.refused:
+        _say(f"  第 {row} 行 {name}：{why}")
 
 
 def _quarantine_group() -> None:

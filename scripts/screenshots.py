@@ -33,7 +33,10 @@ SHOTS: list[tuple[str, str, tuple[int, int], bool, bool]] = [
     ("drilldown.png", "drilldown?street={street}&compound={compound}", (1920, 1080), True, True),
     ("worklist.png", "worklist?street={street}", (1920, 1080), True, True),
     ("hotspots.png", "hotspots", (1920, 1080), True, True),
-    ("firms.png", "firms", (1920, 1080), True, True),
+    ("firms.png", "firms?firm={firm}", (1920, 1080), True, False),
+    ("firm-profile.png", "firms?firm={firm}", (1920, 1080), True, False),
+    ("credit.png", "credit", (1920, 1080), False, False),
+    ("coverage.png", "coverage", (1920, 1080), True, False),
     ("present.png", "present?period=q&step=overview", (1920, 1080), True, False),
     ("present-1366.png", "present?period=q&step=overview", (1366, 768), True, False),
     ("present-streets.png", "present?period=q&step=streets", (1920, 1080), True, False),
@@ -45,6 +48,10 @@ SHOTS: list[tuple[str, str, tuple[int, int], bool, bool]] = [
      True),
     ("typical.png", "typical?quarter={quarter}", (1920, 1080), False, True),
 ]
+#: Pages without a map: wait for this text instead.
+NO_MAP = {"credit.png": "当前红黑榜"}
+#: Shots of a part further down the page: scroll to this text first.
+SCROLL_TO = {"firm-profile.png": "企业档案："}
 
 
 def _settle(page: Any) -> None:
@@ -62,21 +69,27 @@ def main() -> None:
     ap.add_argument("--user", default="demo-leader")
     ap.add_argument("--password", default=os.environ.get("PROPMAP_SCREENSHOT_PASSWORD", ""))
     ap.add_argument("--street", default="522601005000")
+    ap.add_argument("--compound", default=None)
+    ap.add_argument("--firm", default=None, help="the firm whose profile firms.png shows")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     import sqlalchemy as sa
 
-    from geo import measures, periods
+    from geo import credit, measures, periods
     from geo.db import make_engine
 
     with make_engine().connect() as con:
-        compound = con.execute(sa.text(
+        compound = args.compound or con.execute(sa.text(
             "SELECT id FROM compounds WHERE street_code = :s AND is_sanwu ORDER BY id LIMIT 1"),
             {"s": args.street}).scalar()
         case = con.execute(sa.text(
             "SELECT id FROM cases WHERE level = 'city' AND reopen_count > 0 "
             "AND escalations <> '{}' ORDER BY received_at DESC LIMIT 1")).scalar()
         quarter = periods.quarter_name(measures.cutoff_day(con))
+        firm = args.firm
+        if firm is None:  # a flagged firm, so that the profile shows every part
+            ev = credit.evaluate(con, "firm")
+            firm = next(iter(ev.flags), next(iter(ev.subjects)))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name, path, (width, height), has_map, whole in SHOTS:
@@ -84,13 +97,19 @@ def main() -> None:
                                           locale="zh-CN")
             page = context.new_page()
             blocked = block_outside(page, args.url)
-            harness.login(page, args.url, args.user, args.password, 60_000)
+            harness.login(page, args.url.rstrip("/"), args.user, args.password, 60_000)
             target = path.format(street=args.street, compound=compound, case=case,
-                                 quarter=quarter)
+                                 quarter=quarter, firm=firm)
             page.goto(f"{args.url.rstrip('/')}/{target}")
-            if has_map:
+            if name in NO_MAP:
+                page.get_by_text(NO_MAP[name]).first.wait_for(timeout=60_000)
+            elif has_map:
                 wait_for_map(page, 60_000)
             _settle(page)
+            if name in SCROLL_TO:
+                page.get_by_text(SCROLL_TO[name]).first.evaluate(
+                    "e => e.scrollIntoView({block: 'start'})")
+                _settle(page)
             if whole:  # Streamlit scrolls inside its main block: grow the window to it
                 tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
                                      ".scrollHeight")

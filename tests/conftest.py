@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import inspect
 import os
 from collections.abc import Iterator
@@ -120,15 +121,74 @@ def demo(engine: Engine) -> Engine:
     return engine
 
 
-@pytest.fixture(scope="session")
-def server(demo: Engine) -> Iterator[str]:
-    """The real dashboard (``streamlit run``) on the demo test database, for browser tests."""
+@contextlib.contextmanager
+def _dashboard(engine: Engine, log_name: str) -> Iterator[str]:
+    """The real dashboard (``streamlit run``) on ``engine``'s database; its log in artifacts."""
     from dashboard import harness
 
     artifacts = __import__("pathlib").Path(__file__).resolve().parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    with open(artifacts / "streamlit-test.log", "w") as log, harness.running(
-            demo.url.render_as_string(hide_password=False), log=log) as base:
+    with open(artifacts / log_name, "w") as log, harness.running(
+            engine.url.render_as_string(hide_password=False), log=log) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def server(demo: Engine) -> Iterator[str]:
+    """The real dashboard (``streamlit run``) on the demo test database, for browser tests."""
+    with _dashboard(demo, "streamlit-test.log") as base:
+        yield base
+
+
+#: Cases of the second demo (:func:`big_demo`): the demo's default, so that a firm's
+#: quarter has cases enough for the credit model's minimum samples.
+BIG_DEMO_CASES = 20_000
+
+
+@pytest.fixture(scope="session")
+def big_demo() -> Iterator[Engine]:
+    """A second demo database (``<test db>_big``) with :data:`BIG_DEMO_CASES` cases, dropped
+    at the end: credit scores, lists and the pages that write them. Tests that write to it
+    may commit (it is theirs); they must not rely on another test's writes."""
+    from etl import demo as demo_mod
+
+    with scratch_database("_big") as (eng, _url):
+        demo_mod.build(eng, seed=42, n_cases=BIG_DEMO_CASES, as_of=AS_OF, say=lambda _m: None)
+        yield eng
+        # Pages run in this process (AppTest) keep the dashboard role's engine cached; its
+        # connections must close before the owner, who may not end them, drops the database.
+        for obj in gc.get_objects():
+            if isinstance(obj, Engine) and obj.url.database == eng.url.database:
+                obj.dispose()
+
+
+@pytest.fixture(scope="session")
+def big_accounts(big_demo: Engine) -> dict[str, str]:
+    """One account per kind on :func:`big_demo` (password :data:`TEST_PASSWORD`)."""
+    from geo import auth
+
+    with big_demo.begin() as con:
+        street = con.execute(sa.text(
+            "SELECT street_code FROM compounds WHERE owners_committee = 'established' "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")).scalar()
+        community = con.execute(sa.text(
+            "SELECT community_id FROM compounds WHERE street_code = :s GROUP BY 1 "
+            "ORDER BY count(*) DESC, 1 LIMIT 1"), {"s": street}).scalar()
+        scopes: dict[str, dict[str, object]] = {
+            "street": {"streets": (street,)}, "community": {"community": community},
+            "dept": {"dept": "fire"}}
+        names = {}
+        for kind in ("leader", "housing", "street", "community", "dept", "viewer", "admin"):
+            names[kind] = f"t-{kind}"
+            auth.add_user(con, f"t-{kind}", kind, password=TEST_PASSWORD, must_change=False,
+                          by="tests", **scopes.get(kind, {}))  # type: ignore[arg-type]
+    return names
+
+
+@pytest.fixture(scope="session")
+def big_server(big_demo: Engine) -> Iterator[str]:
+    """The real dashboard on :func:`big_demo`, for browser tests of the credit pages."""
+    with _dashboard(big_demo, "streamlit-big.log") as base:
         yield base
 
 

@@ -32,16 +32,28 @@ CANONICAL = ("工单编号", "来源渠道", "受理时间", "问题类别", "�
 ALIASED = ("工单号", "渠道", "登记时间", "诉求类别", "问题描述", "详细地址", "所在小区",
            "lng", "lat", "坐标类型", "工单状态", "承办部门", "办结日期", "回访满意度", "诉求人",
            "手机号")
+#: Headers only some systems have: the 大类 of a two-level category, the area named.
+AREA_HEADERS = ("问题大类", "所属街道", "所属社区")
+#: Other systems' exports, canonical → their header: a 数字城管 (grid management) system
+#: and an online petition platform (the columns each writes, in its order).
+GRID_HEADERS = {"工单编号": "任务号", "受理时间": "上报时间", "问题大类": "大类名称",
+                "问题类别": "小类名称", "诉求内容": "问题描述", "事发地址": "地址描述",
+                "所属街道": "街道", "所属社区": "社区", "经度": "x坐标", "纬度": "y坐标",
+                "办理状态": "当前阶段", "办结时间": "结案时间"}
+PETITION_HEADERS = {"工单编号": "留言编号", "受理时间": "留言时间", "诉求内容": "留言详情",
+                    "小区名称": "小区", "办理状态": "留言状态", "办结时间": "答复时间",
+                    "来电人": "留言人", "联系电话": "联系电话"}
 
 #: A small compound world for tests that do not need the full demo: WGS84 centres in Kaili's
-#: old town, a square of about 120 m each. Names are unusual enough not to collide with the demo.
+#: old town, a square of about 120 m each. Names are unusual enough not to collide with the
+#: demo.
 MINI_COMPOUNDS: list[dict[str, Any]] = [
     {"code": "TEST-C01", "name": "苗岭金泉苑", "aliases": ["苗岭金泉小区"],
      "address": "清江路188号", "lon": 107.9700, "lat": 26.5700},
     {"code": "TEST-C02", "name": "巴拉河阳光花园", "aliases": [], "address": "宁波路66号",
      "lon": 107.9760, "lat": 26.5700},
-    {"code": "TEST-C03", "name": "舟溪鸿福家园", "aliases": ["鸿福家园"], "address": "文化北路9号",
-     "lon": 107.9820, "lat": 26.5700},
+    {"code": "TEST-C03", "name": "舟溪鸿福家园", "aliases": ["鸿福家园"],
+     "address": "文化北路9号", "lon": 107.9820, "lat": 26.5700},
     {"code": "TEST-C04", "name": "香炉山锦绣小区", "aliases": [], "address": "韶山南路21号",
      "lon": 107.9700, "lat": 26.5760},
     {"code": "TEST-C05", "name": "清水江畔翠苑", "aliases": ["江畔翠苑"],
@@ -91,7 +103,9 @@ class Row:
     values: dict[str, Any]
     expect: str
     """coordinates | gcj02 | bd09 | swapped | compound_name | address | none | outside |
-    bad_date | no_case_no | bad_status | closed_no_time | dup_same | dup_diff"""
+    bad_date | no_case_no | bad_status | closed_no_time | dup_same | dup_diff, and in
+    :func:`real_export` voided | area_street | area_community | fallback_category | future |
+    early | long_no"""
     compound: str | None = None
     wgs: tuple[float, float] | None = None
     received: dt.datetime | None = None
@@ -192,8 +206,16 @@ def generate_cases(compounds: list[dict[str, Any]], n: int = 120, *, seed: int =
     return rows
 
 
-def to_frame(rows: list[Row], *, aliased: bool = False) -> pd.DataFrame:
-    """The rows as an export table (canonical or aliased headers)."""
+def to_frame(rows: list[Row], *, aliased: bool = False,
+             headers: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rows as an export table: canonical or aliased headers, or another system's.
+
+    With ``headers`` (canonical → theirs, e.g. :data:`GRID_HEADERS`) only those
+    columns are written, in that order, under those names.
+    """
+    if headers is not None:
+        return pd.DataFrame([[r.values.get(c, "") for c in headers] for r in rows],
+                            columns=list(headers.values()))
     df = pd.DataFrame([r.values for r in rows], columns=list(CANONICAL))
     if aliased:
         df.columns = list(ALIASED)
@@ -201,19 +223,88 @@ def to_frame(rows: list[Row], *, aliased: bool = False) -> pd.DataFrame:
 
 
 def write_csv(rows: list[Row], path: Path, *, encoding: str = "gbk", aliased: bool = False,
-              title: str | None = "凯里市12345政务服务便民热线工单导出") -> Path:
+              title: str | None = "凯里市12345政务服务便民热线工单导出",
+              headers: dict[str, str] | None = None) -> Path:
     """Write a CSV the way exporting systems do: optional title line, then the table."""
-    df = to_frame(rows, aliased=aliased).map(lambda v: v if isinstance(v, str) else str(v))
+    df = to_frame(rows, aliased=aliased, headers=headers).map(
+        lambda v: v if isinstance(v, str) else str(v))
     text = (f"{title}\n" if title else "") + df.to_csv(index=False, lineterminator="\r\n")
     Path(path).write_bytes(text.encode(encoding))
     return Path(path)
 
 
-def write_xlsx(rows: list[Row], path: Path, *, aliased: bool = False) -> Path:
+def write_xlsx(rows: list[Row], path: Path, *, aliased: bool = False,
+               headers: dict[str, str] | None = None) -> Path:
     """Write an xlsx with real date cells where the generator produced datetimes."""
-    df = to_frame(rows, aliased=aliased)
+    df = to_frame(rows, aliased=aliased, headers=headers)
     df.to_excel(path, index=False, engine="openpyxl")
     return Path(path)
+
+
+#: Category 大类 names as a grid-management system writes them; none names one of ours.
+GRID_CLASSES = ("市容环境", "街面秩序", "物业管理", "施工管理")
+#: Spellings of a void, as different systems write them.
+VOID_SPELLINGS = ("[作废]", "已作废", "作废", "撤销", "已撤销", "无效")
+
+
+def real_export(compounds: list[dict[str, Any]], n: int = 24, *, seed: int = 5,
+                prefix: str = "GRD", start: dt.datetime = dt.datetime(2026, 4, 1, 9, 0)
+                ) -> list[Row]:
+    """Rows as real exports carry them, with what the importer should do with each.
+
+    ``n`` ordinary rows (WGS84 coordinates, 小类 given), then: voided rows in
+    each spelling (:data:`VOID_SPELLINGS`), closed or visited cases without a
+    closing time, rows naming only their street office (without its suffix)
+    or community, a row with only a 大类, and rows the plausibility rules
+    refuse (dated 2199, dated 1999, a case number of 5,000 characters).
+    Values are keyed by canonical header (:data:`CANONICAL` and
+    :data:`AREA_HEADERS`); write them with :data:`GRID_HEADERS` or
+    :data:`PETITION_HEADERS`.
+    """
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    blank = dict.fromkeys(CANONICAL + AREA_HEADERS, "")
+    for i in range(n):
+        comp = compounds[rng.randrange(len(compounds))]
+        t = start + dt.timedelta(days=rng.randrange(30), minutes=rng.randrange(600))
+        content, cat = CONTENTS[rng.randrange(len(CONTENTS))]
+        lon = comp["lon"] + rng.uniform(-0.4, 0.4) * HALF_SIDE_DEG
+        lat = comp["lat"] + rng.uniform(-0.4, 0.4) * HALF_SIDE_DEG
+        closed = i % 2 == 0
+        done = f"{t + dt.timedelta(days=3):%Y-%m-%d %H:%M:%S}" if closed else ""
+        rows.append(Row({**blank, "工单编号": f"{prefix}{i:05d}",
+                         "受理时间": f"{t:%Y-%m-%d %H:%M:%S}",
+                         "问题大类": rng.choice(GRID_CLASSES), "问题类别": CATEGORY_NAMES[cat],
+                         "诉求内容": content, "小区名称": comp["name"],
+                         "经度": f"{lon:.7f}", "纬度": f"{lat:.7f}",
+                         "办理状态": "结案" if closed else "处置", "办结时间": done},
+                        "coordinates", comp["name"], (lon, lat), t,
+                        "closed" if closed else "in_progress", cat))
+
+    def add(expect: str, **changes: str) -> Row:
+        base = dict(rows[0].values)
+        base.update({"工单编号": f"{prefix}9{len(rows):04d}", **changes})
+        row = Row(base, expect, received=rows[0].received)
+        rows.append(row)
+        return row
+
+    for spelled in VOID_SPELLINGS:
+        add("voided", 办理状态=spelled)
+    add("voided", 办理状态="[作废]", 受理时间="坏日期")  # voided whatever else is wrong
+    for spelled in ("已办结", "已回访", "结案"):
+        add("closed_no_time", 办理状态=spelled, 办结时间="").status = \
+            "visited" if spelled == "已回访" else "closed"
+    where = {"经度": "", "纬度": "", "小区名称": "", "事发地址": "凯里市某某路1号"}
+    add("area_street", **where, 所属街道="大十字").extra["street"] = "522601002000"
+    add("area_street", **where, 所属街道="城西街道办事处").extra["street"] = "522601001000"
+    add("area_community", **where, 所属社区="营盘").extra["street"] = "522601002000"
+    add("area_street", **{**where, "事发地址": "凯里市城西街道某某路2号"}).extra["street"] = \
+        "522601001000"
+    add("fallback_category", 问题类别="", 问题大类="电梯故障", 诉求内容="想咨询一下")
+    add("future", 受理时间="2199-01-01 08:00:00", 办理状态="处置", 办结时间="")
+    add("early", 受理时间="1999-06-01 08:00:00")
+    add("long_no", 工单编号="9" * 5000)
+    return rows
 
 
 def compound_polygons(compounds: list[dict[str, Any]]) -> list[str]:
@@ -236,7 +327,7 @@ def big_csv(path: Path, n: int, compounds: list[dict[str, Any]], *, seed: int = 
     glon, glat = crs.from_wgs84(lon[gcj], lat[gcj], "gcj02")
     lon[gcj], lat[gcj] = glon, glat
     t0 = np.datetime64("2025-01-01T00:00")
-    t = t0 + rng.integers(0, 540 * 24 * 60, n).astype("timedelta64[m]")
+    t = t0 + rng.integers(0, 500 * 24 * 60, n).astype("timedelta64[m]")
     ts = pd.Series(t)
     style = rng.integers(0, 3, n)
     received = ts.dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -280,10 +371,12 @@ def big_csv(path: Path, n: int, compounds: list[dict[str, Any]], *, seed: int = 
 #: Two street offices (WGS84 boxes in the old town) for the mini world.
 MINI_STREETS = [("522601002000", "大十字街道", (107.960, 26.560, 107.9730, 26.590)),
                 ("522601001000", "城西街道", (107.9730, 26.560, 107.990, 26.590))]
+#: One community in the north of 大十字街道 (holding 香炉山锦绣小区).
+MINI_COMMUNITIES = [("TEST-M01", "营盘社区", "522601002000", (107.960, 26.575, 107.9730, 26.590))]
 
 
 def build_world(engine: Any) -> None:
-    """Put :data:`MINI_STREETS` and :data:`MINI_COMPOUNDS` into an empty database."""
+    """Put the mini world's streets, community and compounds into an empty database."""
     import sqlalchemy as sa
 
     from geo import assign
@@ -294,6 +387,11 @@ def build_world(engine: Any) -> None:
                 "INSERT INTO streets (code, name, kind, geom, synthetic) VALUES (:c, :n, 'street', "
                 "ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true)"),
                 {"c": code, "n": name, "x0": x0, "y0": y0, "x1": x1, "y1": y1})
+        for code, name, street, (x0, y0, x1, y1) in MINI_COMMUNITIES:
+            con.execute(sa.text(
+                "INSERT INTO communities (code, name, street_code, geom, synthetic) VALUES "
+                "(:c, :n, :s, ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true)"),
+                {"c": code, "n": name, "s": street, "x0": x0, "y0": y0, "x1": x1, "y1": y1})
         for c, wkt in zip(MINI_COMPOUNDS, compound_polygons(MINI_COMPOUNDS), strict=True):
             con.execute(sa.text(
                 "INSERT INTO compounds (code, name, aliases, address, geom, synthetic) "
@@ -301,3 +399,22 @@ def build_world(engine: Any) -> None:
                 {**c, "wkt": wkt})
         assign.refresh_street_parts(con)
         assign.assign_compounds(con)
+
+
+#: Tables an import may write, for :func:`snapshot`.
+TABLES = ("cases", "complainants", "case_events", "voided_cases", "imports", "quarantine",
+          "compounds", "property_firms", "streets", "street_parts", "communities")
+
+
+def snapshot(engine: Any) -> dict[str, int]:
+    """Row counts of every table an import writes, and the data version (nothing changed?)."""
+    import sqlalchemy as sa
+
+    with engine.connect() as con:
+        out = {t: int(con.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() or 0)
+               for t in TABLES}
+        out["data_version"] = int(con.execute(sa.text("SELECT version FROM data_version"))
+                                  .scalar() or 0)
+        out["updated_at"] = hash(con.execute(sa.text("SELECT max(updated_at) FROM cases"))
+                                 .scalar())
+    return out

@@ -216,11 +216,14 @@ def test_firms_page_shows_its_coverage_map_and_table(page, server: str, demo: En
     with screenshot_on_failure(pg, "firms"):
         pg.goto(f"{server}/firms")
         wait_for_map(pg, TIMEOUT_MS)
-        # one dot per compound served, over the 20 street and town areas
+        # one dot per compound served (they answer hovers), over the 20 street and town
+        # areas (a backdrop that does not)
         pg.wait_for_function(
             f"() => [...document.querySelectorAll('iframe')].some(f => f.contentDocument && "
             f"f.contentDocument.querySelectorAll('path.leaflet-interactive').length >= "
-            f"{int(served) + 20})", timeout=TIMEOUT_MS)  # type: ignore[call-overload]
+            f"{int(served)} && f.contentDocument.querySelectorAll("
+            f"'path:not(.leaflet-interactive)').length >= 20)",
+            timeout=TIMEOUT_MS)  # type: ignore[call-overload]
         assert pg.get_by_text("各物业企业服务情况").is_visible()
         assert pg.locator(".pm-legend").filter(has_text="物业企业").first.is_visible()
         assert pg.locator('[data-testid="stDataFrame"]').first.is_visible()

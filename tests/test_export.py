@@ -87,6 +87,10 @@ def test_cases_xlsx_for_one_street(demo: Engine, tmp_path: Path) -> None:
     assert ws.max_row == n + 1
     street_col = header.index("街道")
     assert {r[street_col] for r in ws.iter_rows(min_row=2, values_only=True)} == {"西门街道"}
+    # The 说明 sheet says, as the page does, which parts of the demo are real.
+    notes = [r[0] for r in wb["说明"].iter_rows(values_only=True)]
+    real = scalar(demo, "SELECT value FROM dataset_meta WHERE key = 'real_parts'")
+    assert any(f"真实：{real}" in str(line) for line in notes)
 
 
 def test_every_form_of_personal_number_is_masked_in_the_cases_export(

@@ -35,6 +35,12 @@ PLANT = [
     "UPDATE cases SET case_no = case_no || :p",
     "UPDATE categories SET name = name || :p",
     "UPDATE hazards SET description = description || :p",
+    # credit and party-building records are appended, never updated: plant new ones
+    "INSERT INTO credit_events (subject, firm_id, kind, occurred_on, reason, doc_no, recorded_by) "
+    "SELECT 'firm', min(id), 'penalty', '2026-06-01', '处罚' || :p, :p, 'tests' "
+    "FROM property_firms",
+    "INSERT INTO party_building (subject, firm_id, has_party_org, party_org_name, source, "
+    "recorded_by) SELECT 'firm', min(id), true, :p, 'import', 'tests' FROM property_firms",
 ]
 
 
@@ -92,9 +98,10 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
             "SELECT street_code FROM compounds GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
         compound = con.execute(sa.text(
             "SELECT min(id) FROM compounds WHERE street_code = :s"), {"s": street}).scalar()
+        firm = con.execute(sa.text("SELECT min(id) FROM property_firms")).scalar()
     pages = ["", "drilldown", f"drilldown?street={street}",
              f"drilldown?street={street}&compound={compound}", f"worklist?street={street}",
-             "hotspots", "firms", "present"]
+             "hotspots", "firms", f"firms?firm={firm}", "coverage", "present", "credit"]
     with _browser() as browser:
         context = browser.new_context(viewport={"width": 1600, "height": 1000},  # type: ignore[attr-defined]
                                       locale="zh-CN")
@@ -106,6 +113,11 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         for path in pages:
             with screenshot_on_failure(pg, f"hostile-{path.split('?')[0] or 'overview'}"):
                 pg.goto(f"{base}/{path}")
+                if path == "credit":  # no map: the lists and the scores' lines
+                    pg.get_by_text("当前红黑榜").first.wait_for()
+                    pg.wait_for_timeout(500)
+                    assert _pwned(pg) == [None] * len(pg.frames), path
+                    continue
                 wait_for_map(pg, TIMEOUT_MS)
                 hovered += _hover_shapes(pg)
                 pg.wait_for_timeout(300)

@@ -72,7 +72,7 @@ def test_bad_rows_are_quarantined_with_row_numbers_and_reasons(world, first_impo
     got = dict(zip(q.row_no, q.reason, strict=True))
     want = {"outside": "坐标不在凯里市范围内", "bad_date": "受理时间无法识别",
             "no_case_no": "缺少工单编号", "bad_status": "无法识别的办理状态",
-            "closed_no_time": "已办结但缺少办结时间", "dup_diff": "文件内工单编号重复且内容不同"}
+            "dup_diff": "文件内工单编号重复且内容不同"}
     expected = {i + 3: want[row.expect] for i, row in enumerate(rows) if row.expect in want}
     assert got == expected  # title row 1, header row 2: data starts on row 3
     assert r.quarantine_reasons["坐标不在凯里市范围内"] == 2

@@ -123,10 +123,14 @@ def test_every_layer_renders_without_any_outside_url(demo: Engine, busy_street: 
     f = F.area(busy_street)
     drawn: list[tuple[Any, Any, dict[str, Any]]] = [
         (layer, q(demo, key, f), {}) for key, layer in registry.REGISTRY.items()]
-    m, legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
+    m, legend = pmap.draw(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
     html = m.get_root().render()
     assert "/app/static/vendor/leaflet/leaflet.js" in html
     assert not re.search(r"(src|href)=\"https?://", html), "no script or style from a CDN"
+    # and what the component loads in the browser, as rendered once for every session
+    view, _legend = pmap.build(drawn, bounds=pmap.bounds_of(drawn[0][1].features))
+    assert view.js_links and all(u.startswith("/app/static/") for u in view.js_links)
+    assert all(u.startswith("/app/static/") for u in view.css_links)
     for key in registry.REGISTRY:
         assert registry.get(key).label
     assert "pm-legend" in legend

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ["views/overview.py", "views/drilldown.py", "views/worklist.py", "views/hotspots.py",
-         "views/firms.py", "views/present.py", "views/cases.py", "views/typical.py"]
+         "views/firms.py", "views/present.py", "views/cases.py", "views/typical.py",
+         "views/credit.py", "views/coverage.py"]
 
 
 @pytest.fixture
@@ -39,9 +40,17 @@ def _run(at: AppTest, page: str, **params: str) -> AppTest:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_runs_and_says_data_are_synthetic(app: AppTest, page: str) -> None:
+def test_page_runs_and_says_data_are_synthetic(app: AppTest, page: str, demo: Engine) -> None:
+    from tests.conftest import scalar
+
     at = _run(app, page)
-    assert "演示数据（合成）" in _texts(at)
+    notice = next(c.value for c in at.caption if "演示数据（合成）" in c.value)
+    # The notice says which parts are real and which invented, as the data say.
+    real = scalar(demo, "SELECT value FROM dataset_meta WHERE key = 'real_parts'")
+    invented = scalar(demo, "SELECT value FROM dataset_meta WHERE key = 'synthetic_parts'")
+    assert f"真实：{real}" in notice and f"程序生成：{invented}" in notice
+    assert "271个社区和村的名称与区划代码（2016年）" in notice
+    assert "白午街道、白果井街道" in notice and "边界" in notice
 
 
 def test_overview_shows_headline_figures_of_the_period(app: AppTest, demo: Engine) -> None:

@@ -162,7 +162,7 @@ def typical_marks(f: Filters, card: dict[str, Any]) -> None:
         acc = auth.current()
         if acc is not None and typical.may_mark(acc.scope) and c2.button(
                 "取消", key=f"unmark-{card['id']}-{r.quarter}"):
-            with data.connect_as(data.ctx(), acc.scope) as con:
+            with data.writing(data.ctx(), acc.scope) as con:
                 typical.unmark(con, acc.scope, int(card["id"]), str(r.quarter))
             st.rerun()
     if marks.empty:
@@ -183,7 +183,7 @@ def typical_marks(f: Filters, card: dict[str, Any]) -> None:
                             max_chars=typical.NOTE_MAX, key="tc_note")
         if st.form_submit_button("标记为典型案例", type="primary"):
             try:
-                with data.connect_as(data.ctx(), acc.scope) as con:
+                with data.writing(data.ctx(), acc.scope) as con:
                     typical.mark(con, acc.scope, int(card["id"]), str(quarter), note,
                                  as_of=f.as_of)
             except typical.TypicalCaseError as exc:

@@ -48,11 +48,12 @@ def main() -> None:
     m, legend = pmap.build(drawn, bounds=pmap.bounds_of(busy) or pmap.bounds_of(streets.features))
     common.show_map(m, legend, key=f"hs-{theme}", height=600)
 
-    xlsx_bytes = sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
-                         [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
-                          *measures.HAZARD_DEFINITIONS,
-                          *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])])
-    auth.download_button("下载热点与隐患清单（Excel）", xlsx_bytes,
+    notes = [f"{HOTSPOT_LABELS[theme]}热点，时段 {common.period_text(f)}",
+             *measures.HAZARD_DEFINITIONS,
+             *(["演示数据（合成）"] if data.synthetic(data.ctx()) else [])]
+    auth.download_button("下载热点与隐患清单（Excel）",
+                         lambda: sheets.workbook([("热点小区", top), ("未整改隐患", open_hz)],
+                                                 notes),
                          f"{HOTSPOT_LABELS[theme]}热点.xlsx", what="hotspots",
                          rows=len(top) + len(open_hz),
                          filters={"theme": theme, "period": common.period_text(f)},

@@ -33,14 +33,13 @@ def main() -> None:
                  ("未整改隐患", int(ranked["open_hazards"].sum()) if len(ranked) else 0, False)])
     st.caption(f"时段：{common.period_text(f)}　·　" + " ".join(worklist.explanation()))
 
-    xlsx_bytes = sheets.workbook(
-        [(f"{names[street]}工作清单", table)],
-        [f"{names[street]} 三无小区与老旧小区工作清单",
-         f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",
-         *worklist.explanation(), measures.LATE_HELP, *measures.HAZARD_DEFINITIONS,
-         *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])],
-    )
-    auth.download_button("下载 Excel 清单", xlsx_bytes, f"{names[street]}-三无小区清单.xlsx",
+    notes = [f"{names[street]} 三无小区与老旧小区工作清单",
+             f"时段：{common.period_text(f)}；数据截至 {f.as_of:%Y-%m-%d}",
+             *worklist.explanation(), measures.LATE_HELP, *measures.HAZARD_DEFINITIONS,
+             *(["演示数据（合成），非真实小区。"] if data.synthetic(data.ctx()) else [])]
+    sheet = f"{names[street]}工作清单"
+    auth.download_button("下载 Excel 清单", lambda: sheets.workbook([(sheet, table)], notes),
+                         f"{names[street]}-三无小区清单.xlsx",
                          what="worklist", rows=len(table),
                          filters={"street": street, "period": common.period_text(f)},
                          key="wl_download", primary=True)

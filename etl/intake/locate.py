@@ -34,6 +34,7 @@ R_PARTIAL = "经纬度不完整"
 R_NOT_NUMBER = "经纬度不是数字"
 R_CRS = "无法识别的坐标系"
 R_OUTSIDE = "坐标不在凯里市范围内"
+R_NOT_DEGREES = "经纬度不是有效的度数"
 
 _PROVINCE = r"^(?:中国)?(?:贵州省?)?(?:黔东南(?:苗族侗族自治)?州?)?(?:凯里市|凯里)?"
 _BUILDING = re.compile(
@@ -224,6 +225,15 @@ def coordinates(lon: pd.Series, lat: pd.Series, lon_bad: pd.Series, lat_bad: pd.
     partial = (np.isnan(x) ^ np.isnan(y)) & ~bad_num
     reason[partial] = R_PARTIAL
     has = ~np.isnan(x) & ~np.isnan(y) & ~bad_num
+    # Degrees are within ±180 either way round (a swapped pair is still degrees); metres
+    # of a projected system, infinities and 1e308 are not, and are never converted.
+    with np.errstate(invalid="ignore"):
+        degrees = (np.abs(x) <= 180) & (np.abs(y) <= 180)
+    not_deg = has & ~degrees
+    reason[not_deg] = R_NOT_DEGREES
+    detail[not_deg] = [f"经度 {a:.10g}，纬度 {b:.10g}" for a, b in zip(x[not_deg], y[not_deg],
+                                                                     strict=True)]
+    has &= degrees
 
     text = system.astype(str).str.strip()
 
@@ -259,3 +269,96 @@ def coordinates(lon: pd.Series, lat: pd.Series, lon_bad: pd.Series, lat_bad: pd.
         detail[far] = [f"经度 {a:g}，纬度 {b:g}" for a, b in zip(x[far], y[far], strict=True)]
         has &= ~far
     return Located(wx, wy, has, fix, reason, detail)
+
+
+def bare(name: str, suffixes: Iterable[str]) -> str:
+    """An area name without its suffix (大十字街道办事处 → 大十字, 营盘社区 → 营盘).
+
+    The longest matching suffix is removed, once, and only when two or more
+    characters are left; spaces and full-width forms are normalized first.
+    """
+    s = re.sub(r"\s", "", unicodedata.normalize("NFKC", name))
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if s.endswith(suffix) and len(s) - len(suffix) >= 2:
+            return s[: -len(suffix)]
+    return s
+
+
+@dataclass
+class Areas:
+    """Street offices, towns and communities by name, with or without their suffix.
+
+    For cases that name only their area (所属街道 / 所属社区, or an address
+    that starts with a street's full name): :meth:`match` returns the street
+    code and community id. A name shared by two areas is ambiguous and
+    matches neither (a community name is disambiguated by the street given).
+    """
+
+    streets: dict[str, str] = field(default_factory=dict)
+    """Bare name → street code."""
+    communities: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    """Bare name → [(community id, street code)]."""
+    full: list[tuple[str, str]] = field(default_factory=list)
+    """(Full street name, code), longest first: prefixes searched in addresses."""
+    suffixes: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, streets: Iterable[tuple[str, str]],
+              communities: Iterable[tuple[int, str, str]], suffixes: Iterable[str]) -> Areas:
+        """From ``(code, name)`` of streets and ``(id, name, street_code)`` of communities."""
+        sfx = tuple(suffixes)
+        by_name: dict[str, set[str]] = {}
+        full = []
+        for code, name in streets:
+            by_name.setdefault(bare(name, sfx), set()).add(code)
+            full.append((re.sub(r"\s", "", unicodedata.normalize("NFKC", name)), code))
+        comm: dict[str, list[tuple[int, str]]] = {}
+        for cid, name, street in communities:
+            comm.setdefault(bare(name, sfx), []).append((int(cid), str(street)))
+        return cls({k: next(iter(v)) for k, v in by_name.items() if len(v) == 1 and len(k) >= 2},
+                   {k: v for k, v in comm.items() if len(k) >= 2},
+                   sorted(full, key=lambda t: len(t[0]), reverse=True), sfx)
+
+    def street_of(self, text: str) -> str | None:
+        """The street a 所属街道 cell names, or ``None``."""
+        return self.streets.get(bare(text, self.suffixes)) if text else None
+
+    def community_of(self, text: str, street: str | None) -> tuple[int, str] | None:
+        """The (community id, street code) a 所属社区 cell names, within ``street`` if given."""
+        if not text:
+            return None
+        found = self.communities.get(bare(text, self.suffixes), [])
+        if street is not None:
+            found = [c for c in found if c[1] == street]
+        return found[0] if len(found) == 1 else None
+
+    def street_in(self, address: str) -> str | None:
+        """The street whose full name starts ``address`` (after the province/city prefix)."""
+        s = re.sub(_PROVINCE, "", re.sub(r"\s", "", unicodedata.normalize("NFKC", address)))
+        return next((code for name, code in self.full if s.startswith(name)), None)
+
+    def match(self, street: pd.Series, community: pd.Series, address: pd.Series,
+              need: np.ndarray) -> tuple[pd.Series, pd.Series]:
+        """Street code and community id (``Int64``) for the rows in ``need`` (per distinct text)."""
+        code = pd.Series(None, index=street.index, dtype=object)
+        cid = pd.Series(pd.NA, index=street.index, dtype="Int64")
+        if not need.any():
+            return code, cid
+        sel = pd.Series(need, index=street.index)
+        key = (  # one text per distinct (street, community, address)
+            street[sel].astype(str).str.replace("\x1f", "") + "\x1f"
+            + community[sel].astype(str).str.replace("\x1f", "") + "\x1f"
+            + address[sel].astype(str).str.replace("\x1f", ""))
+
+        def one(k: str) -> tuple[str | None, int | None]:
+            s, c, a = k.split("\x1f")
+            st = self.street_of(s)
+            hit = self.community_of(c, st)
+            if hit is not None:
+                return hit[1], hit[0]
+            return st or (self.street_in(a) if a else None), None
+
+        pairs = per_unique(key, one)
+        code[sel] = [p[0] for p in pairs]
+        cid[sel] = pd.array([p[1] for p in pairs], dtype="Int64")
+        return code, cid

@@ -155,3 +155,29 @@ def first_reason(checks: list[tuple[pd.Series | np.ndarray, str | np.ndarray]],
         mask = np.asarray(bad, dtype=bool) & (reason == None)  # noqa: E711
         reason[mask] = text[mask] if isinstance(text, np.ndarray) else text
     return reason
+
+
+def out_of_range(num: pd.Series, lo: float, hi: float) -> np.ndarray:
+    """Filled-in numbers outside ``[lo, hi]``, infinities included (blank cells are not)."""
+    v = num.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(v) & ~((v >= lo) & (v <= hi))
+
+
+def too_long(s: pd.Series, limit: int) -> np.ndarray:
+    """Cells of more than ``limit`` characters."""
+    return (s.str.len() > limit).to_numpy(dtype=bool, na_value=False)
+
+
+def date_window(as_of: pd.Timestamp, plausible: dict[str, Any]) -> tuple[pd.Timestamp,
+                                                                         pd.Timestamp]:
+    """``(earliest, latest)``: dates a case may carry, from the ``[plausibility]`` rules.
+
+    ``earliest`` is 1 January of ``earliest_year``; ``latest`` the end of the
+    import day (``as_of``, Kaili time) plus ``future_days`` days. A date is
+    plausible when ``earliest <= date < latest``.
+    """
+    earliest = pd.Timestamp(year=int(plausible["earliest_year"]), month=1, day=1, tz=TZ)
+    day = as_of.tz_convert(TZ) if as_of.tzinfo else as_of.tz_localize(TZ)
+    latest = day.normalize() + pd.Timedelta(days=1 + int(plausible["future_days"]))
+    return earliest, latest

@@ -18,9 +18,18 @@ from etl.intake.privacy import mask_frame, mask_text
 from geo import sheets
 from geo._errors import InputFileError
 
+#: Longest raw value kept in quarantine (the rest is cut, marked with …).
+RAW_CHARS = 2_000
+
 #: Column headers of ``propmap quarantine list/export``.
 HEADERS = {"id": "编号", "import_id": "导入批次", "file": "文件", "row_no": "行号",
            "reason": "原因", "detail": "说明", "raw": "原始内容（已脱敏）"}
+
+
+def _clip(v: object) -> str:
+    """A raw value as PostgreSQL can store it (no NUL), at most :data:`RAW_CHARS` long."""
+    s = str(v).replace("\x00", "")
+    return s if len(s) <= RAW_CHARS else s[:RAW_CHARS] + "…"
 
 
 def write(con: sa.Connection, import_id: int, file: str, raw: pd.DataFrame,
@@ -39,10 +48,10 @@ def write(con: sa.Connection, import_id: int, file: str, raw: pd.DataFrame,
         "import_id": import_id,
         "file": file,
         "row_no": np.asarray(row_no)[sel].astype("int64"),
-        "raw": [json.dumps({k: v for k, v in r.items() if v != ""}, ensure_ascii=False)
-                for r in records],
-        "reason": reason[sel].astype(str),
-        "detail": None if detail is None else [None if d is None else mask_text(str(d))
+        "raw": [json.dumps({_clip(k): _clip(v) for k, v in r.items() if v != ""},
+                           ensure_ascii=False) for r in records],
+        "reason": [_clip(str(x)) for x in reason[sel]],
+        "detail": None if detail is None else [None if d is None else mask_text(_clip(str(d)))
                                               for d in detail[sel]],
     })
     return copy_frame(con, "quarantine", out)

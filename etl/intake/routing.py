@@ -86,7 +86,8 @@ class Classifier:
         return code, by
 
 
-def _rank_sql(expr: str, levels: list[str]) -> str:
+def rank_sql(expr: str, levels: list[str]) -> str:
+    """SQL: the 1-based rank of the level ``expr`` among ``levels`` (NULL when unknown)."""
     return f"array_position(ARRAY[{', '.join(repr(x) for x in levels)}]::text[], {expr}::text)"
 
 
@@ -105,14 +106,14 @@ def level_sql(default_level: str, channel: str, due: str, closed: str,
     levels: list[str] = rules()["levels"]
     floors = esc.get("channel_floor", {})
     floor_case = "CASE " + " ".join(
-        f"WHEN {channel} = {ch!r} THEN {_rank_sql(repr(lv), levels)}" for ch, lv in floors.items()
+        f"WHEN {channel} = {ch!r} THEN {rank_sql(repr(lv), levels)}" for ch, lv in floors.items()
     ) + " ELSE 1 END" if floors else "1"
-    start = f"greatest({_rank_sql(default_level, levels)}, {floor_case})"
+    start = f"greatest({rank_sql(default_level, levels)}, {floor_case})"
     overdue = f"(coalesce({closed}, {as_of}) > {due})"
     raise_by = int(esc.get("overdue", {}).get("raise_by", 0))
     level = _level_at(f"{start} + CASE WHEN {overdue} THEN {raise_by} ELSE 0 END", levels)
     escalations = (
-        f"array_remove(ARRAY[CASE WHEN {floor_case} > {_rank_sql(default_level, levels)} "
+        f"array_remove(ARRAY[CASE WHEN {floor_case} > {rank_sql(default_level, levels)} "
         f"THEN 'channel_floor' END, CASE WHEN {raise_by} > 0 AND {overdue} THEN 'overdue' END]"
         f"::text[], NULL)"
     )
@@ -128,7 +129,7 @@ def raise_sql(level: str, hit: str) -> tuple[str, str]:
     levels: list[str] = rules()["levels"]
     raise_by = int(rep.get("raise_by", 0))
     cond = f"(coalesce({hit}, false) AND {raise_by} > 0)"
-    return (_level_at(f"{_rank_sql(level, levels)} + CASE WHEN {cond} THEN {raise_by} ELSE 0 END",
+    return (_level_at(f"{rank_sql(level, levels)} + CASE WHEN {cond} THEN {raise_by} ELSE 0 END",
                       levels),
             f"CASE WHEN {cond} THEN 'repeat' END")
 

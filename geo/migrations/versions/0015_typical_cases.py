@@ -1,7 +1,7 @@
 """typical cases (典型案例) picked for a quarter by the joint meeting
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0015
+Revises: 0013
 
 - ``typical_cases``: a case marked as 典型案例 for a quarter (``2026Q3``), with a
   short note (at most 200 characters, masked of phone and ID numbers by the
@@ -21,8 +21,8 @@ from alembic import op
 
 from geo import roles
 
-revision = "0012"
-down_revision = "0009"
+revision = "0015"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
