@@ -3,15 +3,18 @@
 Each function takes :class:`Inputs` (a connection and the filters of the
 period) and returns the blocks of its section; :data:`SECTIONS` lists them in
 the order of the document, which numbers them (一、二、…) itself, so a section
-can be added, removed or replaced without renumbering the others. Two are
-stand-ins built from what the registers say today, one data function each,
-to be replaced when the work that records them lands: :func:`sanwu_committees`
-(issue 9: management history, takeovers, owners' committees) and
-:func:`firm_lists` (issue 12: credit and red/black list decisions).
+can be added, removed or replaced without renumbering the others. One is a
+stand-in built from what the compound register says today, to be replaced
+when the work that records progress lands: :func:`sanwu_committees` (三无
+takeovers and owners' committees; its data are
+:func:`layers.progress.sanwu_and_committees`, which 会议展示 shows too). The
+red and black lists are the credit model's decisions for the quarter
+(:func:`geo.credit.lists`), the same the credit page and ``propmap export
+firms`` show.
 
 Every figure comes from the function the dashboard shows it with, under the
 same filters: :mod:`layers.stats`, :mod:`layers.accountability`,
-:mod:`layers.casework`, :mod:`layers.progress`, the map layers.
+:mod:`layers.casework`, :mod:`layers.progress`, :mod:`geo.credit`, the map layers.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import sqlalchemy as sa
 
 from briefing import maps
 from briefing.model import Block, Figure, Para, Table
-from geo import measures, periods
+from geo import credit, measures, periods
+from geo.credit_model import Period
 from layers import (
     accountability,
     casework,
@@ -231,13 +235,25 @@ def typical_section(x: Inputs) -> list[Block]:
     return [Table(table, f"表10 {periods.quarter_label_of(x.quarter)}典型案例")]
 
 
+def firm_list_table(con: sa.Connection, quarter: str) -> pd.DataFrame:
+    """The firms on the red and black lists as decided for ``quarter`` (``2026Q2``), as
+    printed: :func:`geo.credit.lists` (red first, then black), its columns in Chinese."""
+    df = credit.lists(con, "firm", Period.parse(quarter))
+    return pd.DataFrame({
+        "红黑榜": df["红黑榜"], "物业企业": df["名称"],
+        "列入日期": pd.to_datetime(df["列入日期"]).dt.strftime("%Y-%m-%d"),
+        "理由": df["理由"], "文号": df["文号"].fillna("—"), "依据": df["依据"].fillna("—")})
+
+
 def firm_lists(x: Inputs) -> list[Block]:
-    """Firms on the red and black lists: a stand-in from ``list_status`` until issue 12."""
-    table = stats.firm_lists(x.con, x.f)
+    """Firms on the red and black lists, as the housing bureau decided them for the quarter."""
+    table = firm_list_table(x.con, x.quarter)
+    label = periods.quarter_label_of(x.quarter)
     if table.empty:
-        return [Para("本期没有列入红榜或黑榜的物业服务企业。")]
+        return [Para(f"{label}没有列入红榜或黑榜的物业服务企业。")]
     return [Table(table, "表11 物业服务企业红黑榜",
-                  note="红黑榜状态取自物业企业名录；期内诉求等为本期数据。")]
+                  note=f"住建局对{label}及以前各季度作出的红黑榜决定（信用评价页、"
+                       "propmap export firms 与此一致）；理由与文号为决定所载。")]
 
 
 def definitions(x: Inputs) -> list[Block]:
@@ -248,9 +264,18 @@ def definitions(x: Inputs) -> list[Block]:
              "环比：与上一周期相比（季度与上季度、月与上月的同样天数，其他时段与紧邻的前一段）；"
              "同比：与去年同期相比。对比期按其自身截止时点判断超期。"]
     if x.synthetic:
-        lines.append("本简报所用为演示数据（合成）：街道、社区、小区边界与工单均为程序生成，"
-                     "仅城市轮廓与街道名称为真实。")
+        lines.append(synthetic_text(x.con))
     return [Para(t, "note") for t in lines]
+
+
+def synthetic_text(con: sa.Connection) -> str:
+    """What of the demo is real and what is generated, as the demo recorded it (etl.demo)."""
+    meta = {str(k): str(v) for k, v in con.execute(sa.text(
+        "SELECT key, value FROM dataset_meta WHERE key IN ('real_parts', 'synthetic_parts')"))}
+    if meta.get("real_parts") and meta.get("synthetic_parts"):
+        return (f"本简报所用为演示数据（合成）。真实：{meta['real_parts']}。"
+                f"程序生成：{meta['synthetic_parts']}。")
+    return "本简报所用为演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。"
 
 
 #: The briefing's sections, in order.

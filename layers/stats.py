@@ -290,18 +290,6 @@ def hazard_summary(con: sa.Connection, f: Filters) -> pd.DataFrame:
                                "overdue": "其中逾期未整改", "on_time": "期内发现且按期整改"})
 
 
-def firm_lists(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """The firms on the red and black lists (红黑榜), black first, with their figures.
-
-    A stand-in from ``property_firms.list_status`` for issue 12's list decisions:
-    one function, so the briefing can take issue 12's by swapping it.
-    """
-    table = firm_table(con, f)
-    listed = table[table["红黑榜"].isin(["红榜", "黑榜"])].copy()
-    listed["_o"] = listed["红黑榜"].map({"黑榜": 0, "红榜": 1})
-    return listed.sort_values(["_o", "物业企业"]).drop(columns="_o").reset_index(drop=True)
-
-
 def top_compounds(con: sa.Connection, f: Filters, n: int = 10) -> pd.DataFrame:
     """The compounds with the most cases in the period (repeat locations), with pending
     and overdue. Chinese headers."""

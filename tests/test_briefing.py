@@ -8,19 +8,21 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from docx import Document
 from sqlalchemy.engine import Engine
+from streamlit.testing.v1 import AppTest
 
 from briefing import build, sections, word
 from briefing.model import Table
 from geo import periods
 from layers import accountability, casework, stats
 from layers.filters import Filters
-from tests.conftest import AS_OF, scalar
+from tests.conftest import AS_OF, app_test, scalar
 
 QUARTER = periods.quarter_name(AS_OF)
 
@@ -96,7 +98,6 @@ def test_every_figure_is_the_dashboards(made: tuple[bytes, Filters], demo: Engin
         depts = accountability.departments(con, f)
         dbases = {k: accountability.departments(con, f.compared(k)) for k in ("prev", "yoy")}
         progress_rows = casework.typical_cases(con, QUARTER, f)
-        firms = stats.firm_lists(con, f)
     head = tables["表1 主要指标及变化"].set_index("指标")
     assert head.loc["受理（件）", "本期"] == f"{cur['received']:,}"
     assert head.loc["超期（件）", "本期"] == f"{cur['overdue']:,}"
@@ -112,8 +113,6 @@ def test_every_figure_is_the_dashboards(made: tuple[bytes, Filters], demo: Engin
             accountability.department_table(depts, dbases, "overdue", "lead"))))
     typical = next(v for k, v in tables.items() if k.endswith("典型案例"))
     assert list(typical["工单号"]) == list(progress_rows["case_no"])
-    assert list(tables["表11 物业服务企业红黑榜"]["物业企业"]) == list(firms["物业企业"])
-    assert len(firms) > 0
     complex_cases = next(v for k, v in tables.items() if k.startswith("表9"))
     assert (complex_cases["工单号"].str.len() > 0).all()
     n_city = scalar(demo, """SELECT count(*) FROM cases WHERE level = 'city'
@@ -121,6 +120,47 @@ def test_every_figure_is_the_dashboards(made: tuple[bytes, Filters], demo: Engin
         'reopened') OR closed_at >= :t)""", a=f.params()["f_start"], b=f.params()["f_end"],
                     t=f.params()["f_as_of"])
     assert f"共 {n_city:,} 件" in next(k for k in tables if k.startswith("表9"))
+
+
+def test_the_red_and_black_lists_are_the_credit_pages_and_the_exports(
+        made: tuple[bytes, Filters], demo: Engine, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One truth: the briefing's lists are the quarter's decisions as the credit page shows
+    them (its evaluation table and its current lists) and as ``propmap export firms`` writes
+    them."""
+    from propmap.cli import main
+
+    docx, _f = made
+    printed = _titled(docx)["表11 物业服务企业红黑榜"]
+    got = list(zip(printed["物业企业"], printed["红黑榜"], strict=True))
+    assert got and {s for _n, s in got} <= {"红榜", "黑榜"}
+    assert [s for _n, s in got] == sorted((s for _n, s in got), key=["红榜", "黑榜"].index)
+    listed = {"红榜", "黑榜"}
+    # propmap export firms, for the same quarter
+    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
+    out = tmp_path / "firms.xlsx"
+    res = CliRunner().invoke(main, ["export", "firms", "--output", str(out),
+                                    "--period", QUARTER])
+    assert res.exit_code == 0, res.output
+    rows = list(openpyxl.load_workbook(out)["物业企业信用评价"].iter_rows(values_only=True))
+    header = rows[0]
+    exported = {(r[header.index("名称")], r[header.index("红黑榜")]) for r in rows[1:]
+                if r[header.index("红黑榜")] in listed}
+    assert exported == set(got)
+    # the credit page: the quarter's evaluation table and the current lists under it
+    at: AppTest = app_test(demo, monkeypatch, "housing")  # type: ignore[assignment]
+    at.query_params["quarter"] = QUARTER
+    at.switch_page("views/credit.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe]
+    quarter_table = next(d for d in frames if "等级" in d.columns and "红黑榜" in d.columns)
+    on_page = {(r["名称"], r["红黑榜"]) for _i, r in quarter_table.iterrows()
+               if r["红黑榜"] in listed}
+    assert on_page == set(got)
+    current = next(d for d in frames if "理由" in d.columns and "文号" in d.columns)
+    # the demo leaves the quarter undecided: the lists now are the quarter's
+    assert list(zip(current["名称"], current["红黑榜"], strict=True)) == got
 
 
 def test_the_same_data_give_the_same_file(made: tuple[bytes, Filters], demo: Engine) -> None:
