@@ -263,7 +263,7 @@ def to_docx(b: Briefing, *, filters_note: str = "") -> bytes:
     if b.synthetic:
         warn = doc.add_paragraph()
         warn.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _font(warn.add_run("演示数据（合成）：街道、社区、小区边界与工单均为程序生成，非真实情况。"),
+        _font(warn.add_run("演示数据（合成），非真实情况：哪些部分为真实，见“口径说明”。"),
               BODY_FONT, 10, True, RGBColor(0xC0, 0x00, 0x00))
     for i, sec in enumerate(b.sections):
         number = NUMERALS[i] if i < len(NUMERALS) else str(i + 1)
