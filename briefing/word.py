@@ -113,6 +113,11 @@ def _numeric(text: str) -> bool:
     return bool(text) and (text[0].isdigit() or text[0] in "—▲▼→-+")
 
 
+def _unbroken(text: str) -> bool:
+    """A figure, or a code such as a case number (``RX202604140010681``): never wrapped."""
+    return _numeric(text) or (text.isascii() and text.strip() != "" and " " not in text)
+
+
 #: Tables with more columns than this go on a landscape page.
 WIDE = 9
 
@@ -125,14 +130,15 @@ def _width(text: str) -> float:
 
 def _column_widths(texts: list[list[str]], header: list[str], total_cm: float,
                    size_pt: float) -> list[float]:
-    """Column widths (cm): figures get the width of their longest cell (a number never
-    wraps), text columns share what is left (they may wrap), headers wrap at most twice."""
+    """Column widths (cm): figures and codes get the width of their longest cell (a number
+    or a case number never wraps), text columns share what is left (they may wrap), headers
+    wrap at most twice."""
     half_em = size_pt / 2 * 2.54 / 72
     pad = 0.42  # Word's cell margins, both sides
     need, is_text = [], []
     for i, name in enumerate(header):
         cells = [r[i] for r in texts if r[i]]
-        text = any(not _numeric(c) for c in cells)
+        text = any(not _unbroken(c) for c in cells)
         longest = max([_width(c) for c in cells] or [0.0])
         head = max(_width(name) / 2.0, min(_width(name), 8.0))  # short headers: one line
         need.append((min(longest, 16.0) if text else longest, head))
