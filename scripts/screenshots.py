@@ -55,10 +55,12 @@ SCROLL_TO = {"firm-profile.png": "企业档案："}
 
 
 def _settle(page: Any) -> None:
+    """Wait until the run is over: no running indicator, no stale element, no skeleton."""
     time.sleep(1.0)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
-        "&& !document.querySelector('[data-stale=\"true\"]')", timeout=60_000)
+        "&& !document.querySelector('[data-stale=\"true\"]') "
+        "&& !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000)
     time.sleep(1.5)
 
 
@@ -71,6 +73,7 @@ def main() -> None:
     ap.add_argument("--street", default="522601005000")
     ap.add_argument("--compound", default=None)
     ap.add_argument("--firm", default=None, help="the firm whose profile firms.png shows")
+    ap.add_argument("--only", nargs="*", default=None, help="take only these files")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     import sqlalchemy as sa
@@ -93,6 +96,8 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name, path, (width, height), has_map, whole in SHOTS:
+            if args.only and name not in args.only:
+                continue
             context = browser.new_context(viewport={"width": width, "height": height},
                                           locale="zh-CN")
             page = context.new_page()
@@ -101,6 +106,10 @@ def main() -> None:
             target = path.format(street=args.street, compound=compound, case=case,
                                  quarter=quarter, firm=firm)
             page.goto(f"{args.url.rstrip('/')}/{target}")
+            if "step=" in target:  # 会议展示: the agenda item is drawn
+                step = target.split("step=")[1].split("&")[0]
+                page.locator(f'.pm-step[data-step="{step}"]').wait_for(state="attached",
+                                                                       timeout=60_000)
             if name in NO_MAP:
                 page.get_by_text(NO_MAP[name]).first.wait_for(timeout=60_000)
             elif has_map:
