@@ -31,6 +31,11 @@ Measured:
 - **records** (issue 9): the progress figures per street office and their monthly trend as
   a ``leader``, and one takeover recorded as a ``street`` account (checked, written, the
   compound's state refolded, audited; rolled back);
+- **the joint meeting** (issue 11): the department accountability table (every
+  department, lead and co-handling, every measure and the medians) for the year
+  and for a quarter; the street figures of a quarter with its 环比 and 同比 periods
+  (three cold passes of the shared facts); a search of the case text over the year;
+  the briefing of a quarter built and written as ``.docx`` (maps included);
 - **sessions** (``--sessions 20``): that many sessions at once on one dashboard server,
   through Streamlit's websocket (:mod:`bench.load`): median and 90th percentile page
   load after a warm-up round, and the server's memory round by round;
@@ -49,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import os
@@ -445,6 +451,40 @@ def measure_browser(engine: Engine, res: Result, say: Say) -> None:
             browser.close()
 
 
+def measure_meeting(engine: Engine, res: Result) -> None:
+    """The meeting's own queries at N cases, each cold (the facts memo cleared)."""
+    from briefing import build, word
+    from layers import accountability, casework
+
+    year = _filters(engine)
+    quarter = Filters(start=dt.date(year.end.year, 3 * ((year.end.month - 1) // 3) + 1, 1),
+                      end=year.end, as_of=year.as_of)
+    def streets_with_changes(con: sa.Connection) -> list[Any]:
+        return [accountability.streets(con, g) for g in
+                (quarter, quarter.compared("prev"), quarter.compared("yoy"))]
+
+    for _ in range(res.runs):
+        for key, f in (("departments_year_ms", year), ("departments_quarter_ms", quarter)):
+            with engine.connect() as con:
+                res.add(key, _timed(functools.partial(accountability.departments, con, f))[0]
+                        * 1000)
+        facts.clear()
+        with engine.connect() as con:
+            res.add("streets_with_changes_ms",
+                    _timed(functools.partial(streets_with_changes, con))[0] * 1000)
+            res.add("case_search_ms", _timed(functools.partial(
+                casework.case_list, con, year, casework.CaseQuery(text="电梯"),
+                with_text=True))[0] * 1000)
+    for _ in range(min(res.runs, 3)):
+        facts.clear()
+        with engine.connect() as con:
+            seconds, doc = _timed(functools.partial(build.build, con, quarter))
+            written, payload = _timed(functools.partial(word.to_docx, doc))
+        res.add("briefing_build_s", seconds)
+        res.add("briefing_docx_s", written)
+        res.add("briefing_docx_bytes", float(len(payload)))
+
+
 def measure_credit(engine: Engine, res: Result) -> None:
     """Credit evaluations, coverage gaps and party-building coverage, as the owner."""
     work: dict[str, Callable[[sa.Connection], Any]] = {
@@ -519,6 +559,8 @@ def run(n: int, runs: int, say: Say = print, browser: bool = True, sessions: int
         measure_linking(engine, res, say)
         say("信用评价、覆盖缺口与党建覆盖 …")
         measure_credit(engine, res)
+        say("联席会议：部门履职、环比同比、案件检索、简报 …")
+        measure_meeting(engine, res)
         if browser:
             say("浏览器首屏 …")
             measure_browser(engine, res, say)

@@ -39,6 +39,8 @@ PAGES: list[tuple[st.Page, tuple[str, ...] | None]] = [
     (st.Page("views/coverage.py", title="覆盖缺口与党建", url_path="coverage"),
      ("street", "community", "viewer")),
     (st.Page("views/present.py", title="会议展示", url_path="present"), ("viewer",)),
+    (st.Page("views/cases.py", title="案件研判", url_path="cases"), ()),
+    (st.Page("views/typical.py", title="典型案例", url_path="typical"), ()),
     (st.Page("views/admin.py", title="账号与审计", url_path="admin"), None),
 ]
 OVERSEERS = ("leader", "housing", "admin")

@@ -19,11 +19,11 @@ import streamlit as st
 
 from dashboard import data
 from dashboard import map as pmap
-from geo import measures
+from geo import measures, periods
 from geo._errors import PropmapError, user_message
 from geo.models import CHANNELS, STATUSES
 from geo.scope import Scope
-from layers import hotspot_stats, registry
+from layers import compare, hotspot_stats, registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
 from layers.html import esc
@@ -42,6 +42,11 @@ CSS = (Path(__file__).resolve().parent / "static" / "propmap.css").read_text(enc
 PERIODS = {"近30天": 30, "近90天": 90, "近半年": 182, "近一年": 365}
 #: The 计数 switch: what heat and hot spots count (URL ``count``; distinct is the default).
 COUNTS = {"distinct": "去重后的诉求", "cases": "全部工单"}
+#: The meeting's presets (:data:`geo.periods.PRESETS`): label → URL value.
+PRESETS = {label: key for key, label in periods.PRESETS.items()}
+#: Order of the period choices in the sidebar.
+PERIOD_CHOICES = ["近30天", "近90天", "近半年", "近一年", "本月", "本季度", "上季度", "去年同期",
+                  "自定义"]
 
 
 def layer(key: str, f: Filters) -> tuple[Layer, LayerData]:
@@ -207,46 +212,81 @@ def _set_url(**params: str | None) -> None:
             qp[k] = v
 
 
+#: The sidebar's widgets, whose values are kept across pages (:func:`_seed`).
+FILTER_KEYS = ("f_period", "f_dates", "f_themes", "f_categories", "f_channels", "f_statuses")
+_KEPT = "_filters_kept"
+
+
+def _seed(key: str, value: Any) -> None:
+    """Give widget ``key`` its value: the session's (kept across pages), else ``value``
+    (from the URL).
+
+    Streamlit forgets a widget's state when another page runs (the widget is a new
+    one there), and a page switched to with a link of its own has no filters in its
+    URL: going from the overview to a street's drill-down dropped the period. The
+    values are therefore also kept under a key of the session's own, which survives.
+    """
+    if key not in st.session_state:
+        kept = st.session_state.get(_KEPT, {})
+        st.session_state[key] = kept.get(key, value)
+
+
+def _keep() -> None:
+    st.session_state[_KEPT] = {k: st.session_state[k] for k in FILTER_KEYS
+                               if k in st.session_state}
+
+
 def sidebar_filters() -> Filters:
     """Draw the filter sidebar (in the entry script, so it persists across pages).
 
     The filters live in the URL too (``period``, ``from``/``to``, ``theme``,
     ``category``, ``channel``, ``status``, ``count``), so a shared link reproduces the
     view: the URL gives the widgets their first value, and every run writes
-    the current choice back.
+    the current choice back. ``period`` is a number of days (``30``), ``custom``
+    (with ``from``/``to``), or one of the meeting's presets (``q`` 本季度,
+    ``prev_q`` 上季度, ``m`` 本月, ``yoy`` 去年同期, :mod:`geo.periods`).
     """
     c = data.ctx()
     as_of = data.as_of(c)
     sb = st.sidebar
     sb.markdown("### 筛选")
-    days = {str(d): label for label, d in PERIODS.items()} | {"custom": "自定义"}
-    labels = list(days.values())
-    period = sb.selectbox("时段", labels,
-                          index=labels.index(days.get(st.query_params.get("period") or "",
-                                                      "近一年")),
-                          key="f_period")
+    url_value = {str(d): label for label, d in PERIODS.items()} | {
+        v: k for k, v in PRESETS.items()} | {"custom": "自定义"}
+    # The URL gives each widget its first value, once per session. A widget whose default
+    # changed between runs would be a new widget to Streamlit: going to another page with
+    # a link that does not name the period reset the period under a sidebar showing the old
+    # one. Seeding the state instead keeps the choice across pages.
+    _seed("f_period", url_value.get(st.query_params.get("period") or "", "近一年"))
+    _seed("f_dates", _url_dates(as_of))
+    _seed("f_themes", _url_list("theme", list(CATEGORY_THEMES)))
+    _seed("f_channels", _url_list("channel", list(CHANNELS)))
+    _seed("f_statuses", _url_list("status", list(STATUSES)))
+    period = sb.selectbox("时段", PERIOD_CHOICES, key="f_period",
+                          help="本季度、本月：从季初、月初到数据截止日；上季度：上一个完整季度；"
+                               "去年同期：本季度的同一段日子往前推一年。")
     if period == "自定义":
-        picked = sb.date_input("起止日期", value=_url_dates(as_of), max_value=as_of,
-                               key="f_dates")
+        picked = sb.date_input("起止日期", max_value=as_of, key="f_dates")
         start, end = (picked if isinstance(picked, tuple) and len(picked) == 2
                       else _url_dates(as_of))
+    elif period in PRESETS:
+        p = periods.preset(PRESETS[period], as_of)
+        start, end = p.start, p.end
     else:
         start, end = as_of - dt.timedelta(days=PERIODS[period] - 1), as_of
     themes = sb.multiselect("主题", list(CATEGORY_THEMES), format_func=lambda k: CATEGORY_THEMES[k],
-                            default=_url_list("theme", list(CATEGORY_THEMES)),
                             key="f_themes", placeholder="全部主题")
     cats = data.categories(c)
     if themes:
         cats = cats[cats["theme"].isin(themes)]
     names = dict(zip(cats["code"], cats["name"], strict=True))
+    _seed("f_categories", _url_list("category", list(names)))
+    st.session_state["f_categories"] = [k for k in st.session_state["f_categories"]
+                                        if k in names]  # a theme taken away takes its categories
     categories = sb.multiselect("类别", list(names), format_func=lambda k: names[k],
-                                default=_url_list("category", list(names)),
                                 key="f_categories", placeholder="全部类别")
     channels = sb.multiselect("渠道", list(CHANNELS), format_func=lambda k: CHANNELS[k],
-                              default=_url_list("channel", list(CHANNELS)),
                               key="f_channels", placeholder="全部渠道")
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
-                              default=_url_list("status", list(STATUSES)),
                               key="f_statuses", placeholder="全部状态")
     counted = _url_list("count", list(COUNTS))
     count = sb.radio("计数（热力与热点）", list(COUNTS), format_func=lambda k: COUNTS[k],
@@ -256,10 +296,11 @@ def sidebar_filters() -> Filters:
                           "只计一次。待办、超期、办结率与各类清单、导出始终按工单件数计。")
     st.session_state["count_distinct"] = count != "cases"
     sb.caption(f"数据截至 {as_of:%Y-%m-%d}")
+    _keep()
     categories = [c for c in categories if c in names]
     custom = period == "自定义"
     _set_url(period=None if period == "近一年" else
-             "custom" if custom else str(PERIODS[period]),
+             "custom" if custom else PRESETS.get(period) or str(PERIODS[period]),
              **{"from": f"{start:%Y-%m-%d}" if custom else None,
                 "to": f"{end:%Y-%m-%d}" if custom else None},
              theme=",".join(themes), category=",".join(categories),
@@ -284,23 +325,41 @@ def period_text(f: Filters) -> str:
 
 # --- page furniture ---------------------------------------------------------
 
+SYNTHETIC_NOTICE = "⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。"
+
+
 def setup(title: str, *, presentation: bool = False) -> None:
     """Page CSS and title; the synthetic-data notice when the data are synthetic."""
-    st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
-    if presentation:
-        st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
+    page_css(presentation=presentation)
     st.markdown(f'<h1 class="pm-title{" pm-big" if presentation else ""}">{esc(title)}</h1>',
                 unsafe_allow_html=True)
     if data.synthetic(data.ctx()):
-        meta = data.dataset_meta(data.ctx())
-        real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
-        if real and invented:  # the demo says which of its parts are real (etl.demo)
-            # Text from the database: Markdown's special characters shown as themselves.
-            md = {ord(c): "\\" + c for c in "\\`*_[]<>#~$|"}
-            real, invented = real.translate(md), invented.translate(md)
-            st.caption(f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。")
-        else:
-            st.caption("⚠ 演示数据（合成）：边界、小区与工单均为程序生成，不是真实数据。")
+        text = synthetic_notice()
+        # Text from the database: Markdown's special characters shown as themselves.
+        st.caption(text.translate({ord(c): "\\" + c for c in "\\`*_[]<>#~$|"}))
+
+
+def synthetic_notice() -> str:
+    """The synthetic-data notice; the demo says which of its parts are real (etl.demo)."""
+    meta = data.dataset_meta(data.ctx())
+    real, invented = meta.get("real_parts"), meta.get("synthetic_parts")
+    if real and invented:
+        return f"⚠ 演示数据（合成）。真实：{real}。程序生成：{invented}。"
+    return SYNTHETIC_NOTICE
+
+
+def page_css(*, presentation: bool = False) -> None:
+    """The stylesheet (and, for 会议展示, the marker that hides the sidebar and header)."""
+    st.markdown(f"<style>{CSS}</style>", unsafe_allow_html=True)
+    if presentation:
+        st.markdown('<div class="pm-present"></div>', unsafe_allow_html=True)
+
+
+def compact_title(title: str) -> None:
+    """A one-line title with the synthetic-data notice beside it (会议展示's header)."""
+    note = (f'<span class="pm-synthetic" title="{esc(synthetic_notice())}">⚠ 演示数据（合成）'
+            '</span>' if data.synthetic(data.ctx()) else "")
+    st.markdown(f'<h1 class="pm-title pm-big">{esc(title)}{note}</h1>', unsafe_allow_html=True)
 
 
 def guarded(fn: F) -> F:
@@ -392,40 +451,118 @@ def legend_block(items: Sequence[str]) -> str:
     return "".join(items)
 
 
-def kpis(items: Sequence[tuple[str, Any, bool]], *, big: bool = False,
-         stacked: bool = False) -> None:
-    """Headline figures as large tiles: (label, value, highlight as bad).
+#: A tile: (label, value, highlight as bad), optionally (…, help text, change line).
+Tile = tuple[Any, ...]
 
-    ``stacked`` lays them out two by two, for a narrow column beside a map.
+
+def fmt_value(v: Any) -> str:
+    """A figure as shown on a tile or in a table: thousands separated, ``—`` when unknown."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "—"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def kpis(items: Sequence[Tile], *, big: bool = False, stacked: bool = False,
+         cls: str = "") -> None:
+    """Headline figures as large tiles: (label, value, highlight as bad[, help[, change]]).
+
+    ``help`` is the figure's written definition (:func:`geo.measures.help_text`),
+    shown when the pointer rests on the tile (marked ⓘ); ``change`` a line under
+    the label (环比/同比). ``stacked`` lays them out two by two, for a narrow
+    column beside a map.
     """
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "—"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-    tiles = "".join(f'<div class="pm-kpi{" bad" if bad else ""}"><div class="v">{esc(fmt(v))}'
-                    f'</div><div class="l">{esc(label)}</div></div>' for label, v, bad in items)
-    cls = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "")
-    st.markdown(f'<div class="{cls}">{tiles}</div>', unsafe_allow_html=True)
+    tiles = []
+    for label, v, bad, *more in items:
+        help_text = more[0] if more else ""
+        change = more[1] if len(more) > 1 else ""
+        tone = more[2] if len(more) > 2 else ""
+        title = f' title="{esc(help_text)}"' if help_text else ""
+        tiles.append(
+            f'<div class="pm-kpi{" bad" if bad else ""}{" pm-help" if help_text else ""}"'
+            f'{title}><div class="v">{esc(fmt_value(v))}</div><div class="l">{esc(label)}</div>'
+            + (f'<div class="d {tone}">{esc(change)}</div>' if change else "") + "</div>")
+    classes = "pm-kpis" + (" pm-big" if big else "") + (" pm-stack" if stacked else "") + (
+        f" {cls}" if cls else "")
+    st.markdown(f'<div class="{classes}">{"".join(tiles)}</div>', unsafe_allow_html=True)
 
 
 def _pct(v: float | None) -> str | None:
     return f"{v}%" if v is not None else None
 
 
-def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False) -> None:
-    """The headline figures of ``f``: cases (件) and distinct complaints side by side, the
-    work figures in cases, the repeat rate beside the closure rate (:mod:`geo.measures`)."""
-    h = data.headline(data.ctx(), f)
-    share = h["level_share"]
-    rate = measures.RATE_BY_KEY
-    kpis([
-        ("受理（件）", h["received"], False),
-        (f"{measures.BY_KEY['distinct'].label}", h["distinct"], False),
-        ("待办（件）", h["pending"], False),
-        ("超期（件）", h["overdue"], h["overdue"] > 0),
-        (rate["closure_rate"].label, _pct(h["closure_rate"]), False),
-        (rate["repeat_rate"].label, _pct(h["repeat_rate"]), False),
-        (rate["satisfaction_rate"].label, _pct(h["satisfaction_rate"]), False),
-        ("社区 / 街道 / 市级", f"{share['community']:.0f} / {share['street']:.0f} / "
-                              f"{share['city']:.0f}%", False),
-    ], big=big, stacked=stacked)
+#: The headline tiles: key → (label, how the value is shown, highlight as bad when > 0).
+HEADLINE: dict[str, tuple[str, str, bool]] = {
+    "received": ("受理（件）", "count", False),
+    "distinct": (measures.BY_KEY["distinct"].label, "count", False),
+    "pending": ("待办（件）", "count", False),
+    "overdue": ("超期（件）", "count", True),
+    "closed_late": ("逾期办结（件）", "count", True),
+    "reopened": ("重新办理（件）", "count", True),
+    "unsatisfied": ("不满意（件）", "count", True),
+    "closure_rate": ("办结率", "pct", False),
+    "repeat_rate": (measures.RATE_BY_KEY["repeat_rate"].label, "pct", False),
+    "satisfaction_rate": ("满意率", "pct", False),
+    "levels": ("社区 / 街道 / 市级", "share", False),
+}
+#: Rates where a rise is bad news (the others: a fall is).
+RATES_HIGH_IS_WORSE = ("repeat_rate",)
+#: Tiles of the overview and the drill-down (cases and distinct complaints side by side, the
+#: repeat rate beside the closure rate), and of the meeting screen (fewer, larger).
+PAGE_TILES = ("received", "distinct", "pending", "overdue", "closed_late", "reopened",
+              "unsatisfied", "closure_rate", "repeat_rate", "satisfaction_rate", "levels")
+PRESENT_TILES = ("received", "pending", "overdue", "closed_late", "reopened", "unsatisfied")
+
+
+def headline_items(h: dict[str, Any], keys: Sequence[str] = PAGE_TILES,
+                   base: dict[str, Any] | None = None, compare_label: str = "") -> list[Tile]:
+    """Tiles for headline figures ``h`` (:func:`layers.stats.headline`), with the change
+    against ``base`` (the same figures of the comparison period) when given."""
+    out: list[Tile] = []
+    for key in keys:
+        label, kind, bad_when_any = HEADLINE[key]
+        if kind == "share":
+            share = h["level_share"]
+            out.append((label, f"{share['community']:.0f} / {share['street']:.0f} / "
+                               f"{share['city']:.0f}%", False,
+                        "工单按调处层级（社区、街道、市级）所占比例"))
+            continue
+        value = h[key] if kind == "count" else _pct(h[key])
+        change, tone = "", ""
+        if base is not None:
+            change = f"{compare_label} " + compare.describe(h[key], base[key],
+                                                           rate=kind == "pct")
+            direction = compare.change_of(h[key], base[key]).direction
+            # more cases, or a lower rate (a higher one where high is bad)
+            worse = "up" if kind == "count" or key in RATES_HIGH_IS_WORSE else "down"
+            tone = "" if direction in (None, "flat") else (
+                "worse" if direction == worse else "better")
+        out.append((label, value, bool(bad_when_any and h[key]), measures.help_text(key),
+                    change, tone))
+    return out
+
+
+def headline_tiles(f: Filters, *, big: bool = False, stacked: bool = False,
+                   keys: Sequence[str] = PAGE_TILES, compare_kind: str | None = None) -> None:
+    """The headline tiles of ``f``'s area, each with its definition as help and, with
+    ``compare_kind`` (``prev`` 环比, ``yoy`` 同比), its change."""
+    c = data.ctx()
+    h = data.headline(c, f)
+    base = (data.headline(c, f.compared(compare_kind))
+            if compare_kind and comparable(f, compare_kind) else None)
+    label = periods.COMPARISONS[compare_kind][0] if compare_kind else ""
+    items = headline_items(h, keys, base, label)
+    if compare_kind and base is None:  # the data do not reach back that far
+        items = [(*t[:4], f"{label}：对比期无完整数据") if len(t) > 4 else t for t in items]
+    kpis(items, big=big, stacked=stacked)
+
+
+def comparable(f: Filters, kind: str | None) -> bool:
+    """Whether ``f``'s period can be compared by ``kind`` (the data reach back that far)."""
+    return kind is not None and compare.covered(f.period, kind, data.first_day(data.ctx()))
+
+
+def active_filters(f: Filters, *, extra: Sequence[str] = ()) -> None:
+    """Every filter in force, on screen (a filter from the URL must never act unseen)."""
+    parts = filter_text(f).split("；")
+    chips = "".join(f'<span class="pm-chip">{esc(p)}</span>' for p in [*parts, *extra])
+    st.markdown(f'<div class="pm-filters"><b>当前筛选</b>{chips}</div>', unsafe_allow_html=True)

@@ -31,6 +31,8 @@ from geo import history as ghistory
 from geo.credit_model import Period
 from geo.scope import Scope
 from layers import (
+    accountability,
+    casework,
     facts,
     hotspot,
     hotspot_stats,
@@ -132,6 +134,13 @@ def as_of(c: Context) -> dt.date:
     """The data's cut-off day (:func:`geo.measures.cutoff_day`)."""
     with connect(c) as con:
         return stats.data_as_of(con)
+
+
+@_cached
+def first_day(c: Context) -> dt.date | None:
+    """The day of the earliest case the scope sees (:func:`layers.stats.first_day`)."""
+    with connect(c) as con:
+        return stats.first_day(con)
 
 
 @_cached
@@ -324,6 +333,83 @@ def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
             "AND (CAST(:s AS text) IS NULL OR x.street_code = :s) ORDER BY h.due_on, h.id"),
             {"t": list(hotspot_stats.HAZARD_THEMES.get(theme, (theme,))), "s": f.street})
         return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+
+
+# --- the joint meeting -------------------------------------------------------------------
+
+@_cached
+def departments(c: Context, f: Filters) -> pd.DataFrame:
+    """Every department's figures for ``f`` (:func:`layers.accountability.departments`)."""
+    with connect(c) as con:
+        return accountability.departments(con, f)
+
+
+@_cached
+def street_figures(c: Context, f: Filters) -> pd.DataFrame:
+    """Every street office's figures for ``f`` (:func:`layers.accountability.streets`)."""
+    with connect(c) as con:
+        return accountability.streets(con, f)
+
+
+@_cached
+def case_list(c: Context, f: Filters, q: casework.CaseQuery,
+              with_text: bool) -> tuple[pd.DataFrame, int]:
+    with connect(c) as con:
+        return casework.case_list(con, f, q, with_text=with_text)
+
+
+@_cached
+def case_card(c: Context, f: Filters, case_id: int, with_text: bool) -> dict[str, Any] | None:
+    with connect(c) as con:
+        return casework.case_card(con, case_id, f, with_text=with_text)
+
+
+@_cached
+def typical_cases(c: Context, f: Filters, quarter: str) -> pd.DataFrame:
+    with connect(c) as con:
+        return casework.typical_cases(con, quarter, f)
+
+
+@_cached
+def typical_quarters(c: Context) -> list[str]:
+    with connect(c) as con:
+        return casework.quarters_with_typical(con)
+
+
+@_cached
+def city_cases(c: Context, f: Filters) -> tuple[pd.DataFrame, int]:
+    with connect(c) as con:
+        return casework.city_cases(con, f)
+
+
+@_cached
+def sanwu_progress(c: Context, f: Filters) -> pd.DataFrame:
+    """三无 and owners' committees per street (:func:`layers.progress.sanwu_and_committees`)."""
+    with connect(c) as con:
+        return progress.sanwu_and_committees(con, f)
+
+
+@_cached
+def hazard_summary(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.hazard_summary(con, f)
+
+
+
+@_cached
+def top_compounds(c: Context, f: Filters) -> pd.DataFrame:
+    with connect(c) as con:
+        return stats.top_compounds(con, f)
+
+
+@_cached
+def briefing(c: Context, f: Filters, fmt: str, filters_note: str) -> bytes:
+    """The briefing of ``f`` (:mod:`briefing`) as ``.docx`` or ``.pdf`` bytes, under the scope."""
+    from briefing import build
+
+    with connect(c) as con:
+        doc = build.build(con, f)
+    return build.render(doc, fmt, filters_note=filters_note)
 
 
 # --- firms, credit, coverage and party building ------------------------------------------

@@ -18,6 +18,8 @@ from typing import Any
 import folium
 import folium.elements
 import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
 
 from dashboard import assets
 from geo import crs, settings
@@ -41,6 +43,46 @@ _STYLE = f"""<style>
   color: #111; pointer-events: none; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }}
 .pm-map-label.town {{ font-weight: 400; color: #444; }}
 </style>"""
+
+
+#: A click on a small shape (a 三无 compound's dot, a case) must reach it. Pressing the
+#: mouse in the map gives the map's frame the focus, and the browser then scrolls the page
+#: to show the whole frame when part of it is below the window: the button came up over
+#: another shape (or none), and only large polygons still caught the click. The page's
+#: scroll is put back at once, so the shape under the pointer stays under it.
+NO_FOCUS_SCROLL = """
+if (!window.__pmKeepScroll) {
+  window.__pmKeepScroll = true;
+  document.addEventListener('mousedown', function (e) {
+    if (e.button !== 0) return;
+    let held = [];
+    try {
+      for (let el = window.frameElement; el; el = el.parentElement) {
+        if (el.scrollHeight > el.clientHeight) held.push([el, el.scrollTop]);
+      }
+    } catch (err) { return; }  /* not inside a page we may read */
+    const restore = function () {
+      held.forEach(function (h) { if (h[0].scrollTop !== h[1]) h[0].scrollTop = h[1]; });
+    };
+    held.forEach(function (h) { h[0].addEventListener('scroll', restore, {once: true}); });
+    setTimeout(restore, 0);
+    setTimeout(function () {
+      held.forEach(function (h) { h[0].removeEventListener('scroll', restore); });
+    }, 400);
+  }, true);
+}
+"""
+
+
+class _Script(MacroElement):
+    """JavaScript run with the map's own script (st_folium runs only the map's scripts:
+    a ``<script>`` in the header is inserted as text and never runs)."""
+
+    def __init__(self, js: str) -> None:
+        super().__init__()
+        self._name = "PropmapScript"
+        self.js = js
+        self._template = Template("{% macro script(this, kwargs) %}{{ this.js }}{% endmacro %}")
 
 
 def _shift(coords: Any, system: str) -> Any:
@@ -113,6 +155,7 @@ def base_map(*, bounds: list[list[float]] | None = None) -> folium.Map:
         folium.TileLayer(tiles=url, attr=settings.get("tile_attribution") or " ",
                          subdomains=subdomains, max_zoom=18).add_to(m)
     m.get_root().header.add_child(folium.Element(_STYLE))  # type: ignore[attr-defined]
+    m.add_child(_Script(NO_FOCUS_SCROLL))
     if bounds:
         m.fit_bounds(_tile_bounds(bounds))
     return m
@@ -158,9 +201,15 @@ _BUILDING: dict[tuple[Any, ...], threading.Lock] = {}
 VIEWS_KEPT = 64
 
 
+def _option_keys(options: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A layer's options for the map's key: other layers' data (a comparison period's,
+    ``change_from``) by their digest, not their whole repr."""
+    return [(k, v.digest if isinstance(v, LayerData) else v) for k, v in options.items()]
+
+
 def _view_key(layers: Sequence[tuple[Layer, LayerData, dict[str, Any]]],
               bounds: list[list[float]] | None) -> tuple[Any, ...]:
-    return (tuple((layer.key, data.digest, repr(sorted(options.items())))
+    return (tuple((layer.key, data.digest, repr(sorted(_option_keys(options))))
                   for layer, data, options in layers),
             repr(bounds), settings.get("tile_url"), settings.get("tile_crs"),
             settings.get("tile_attribution"))

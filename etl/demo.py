@@ -195,7 +195,22 @@ CASE_STAGE_COLUMNS = [
 ]
 
 
-def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
+#: Days of cases the demo holds up to its as-of date: a year, plus the quarter before it,
+#: so that the same period last year (同比) of any quarter to date has its cases too.
+SPAN_DAYS = 365 + 92
+
+#: SQL over the staged demo cases ``s`` and their category ``k``: the level a case started
+#: at (its category's, or the petition floor), whether it is open past its due time.
+_ROUTING = """
+    array_position(ARRAY['community', 'street', 'city'], k.default_level::text) AS d,
+    array_position(ARRAY['community', 'street', 'city'], s.level) AS l,
+    greatest(array_position(ARRAY['community', 'street', 'city'], k.default_level::text),
+             CASE WHEN s.channel = 'petition' THEN 2 ELSE 1 END) AS st,
+    (s.status IN ('received', 'in_progress', 'reopened') AND s.due_at < :end) AS od
+"""
+
+
+def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say, as_of: dt.date) -> None:
     con.execute(
         sa.text("""
         CREATE TEMP TABLE demo_cases_stage (
@@ -227,23 +242,44 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
     say(f"  办结后再诉 {linked.repeats:,} 件、一事多诉 {linked.grouping.groups:,} 组"
         f"（{linked.grouping.grouped_cases:,} 件）{time.perf_counter() - t0:.1f} 秒")
     t0 = time.perf_counter()
-    # The demo's timestamps are local time in Kaili (UTC+8).
+    # The demo's timestamps are local time in Kaili (UTC+8). Co-departments, the level
+    # before a repeat escalation and the escalations are what intake routing records
+    # (etl.intake.routing): the category's co-departments, the petition floor, a raise
+    # for an open case past its due time, and any further raise as a repeat complaint.
+    # Some closed cases were reopened once before they were closed again (more often
+    # after an unsatisfied return visit); a case reopened now was reopened once or twice.
     with bulk.suspended_constraints(con, "cases", enabled=len(cases) >= 50_000):
         con.execute(
-            sa.text("""
+            sa.text(f"""
+            WITH r AS (
+                SELECT s.*, k.co_depts, {_ROUTING},
+                       (s.id * 7919) % 1000 AS h
+                FROM demo_cases_stage s JOIN categories k ON k.code = s.category_code
+            )
             INSERT INTO cases (id, channel, case_no, received_at, category_code, content,
                 address, geom, located_by, compound_id, community_id, street_code, level,
                 lead_dept, status, due_at, closed_at, satisfaction, synthetic, updated_at,
-                repeat_of, complaint_group)
+                co_depts, base_level, escalations, reopen_count, repeat_of, complaint_group)
             SELECT s.id, s.channel, s.case_no, s.received_at AT TIME ZONE 'Asia/Shanghai',
                 s.category_code, s.content, s.address, s.geom, s.located_by,
                 a.compound_id, a.community_id, a.street_code,
                 s.level, s.lead_dept, s.status, s.due_at AT TIME ZONE 'Asia/Shanghai',
                 s.closed_at AT TIME ZONE 'Asia/Shanghai', s.satisfaction, true,
-                s.received_at AT TIME ZONE 'Asia/Shanghai', r.repeat_of, g.grp
-            FROM demo_cases_stage s LEFT JOIN demo_assigned a ON a.id = s.id
-            LEFT JOIN _repeat_new r ON r.id = s.id LEFT JOIN _grp g ON g.id = s.id
-            """)
+                s.received_at AT TIME ZONE 'Asia/Shanghai',
+                s.co_depts,
+                (ARRAY['community', 'street', 'city'])[least(3, s.st + (s.l > s.st AND s.od)::int)],
+                array_remove(ARRAY[CASE WHEN s.st > s.d THEN 'channel_floor' END,
+                                   CASE WHEN s.l > s.st AND s.od THEN 'overdue' END,
+                                   CASE WHEN s.l > s.st + (s.l > s.st AND s.od)::int
+                                        THEN 'repeat' END]::text[], NULL),
+                CASE WHEN s.status = 'reopened' THEN 1 + (s.h < 150)::int
+                     WHEN s.status IN ('closed', 'visited')
+                          AND (s.h < 25 OR (s.satisfaction = 'unsatisfied' AND s.h < 300))
+                     THEN 1 ELSE 0 END,
+                rp.repeat_of, g.grp
+            FROM r s LEFT JOIN demo_assigned a ON a.id = s.id
+            LEFT JOIN _repeat_new rp ON rp.id = s.id LEFT JOIN _grp g ON g.id = s.id
+            """), {"end": dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min)}
         )
     say(f"  工单写入（含索引与外键校验）{time.perf_counter() - t0:.1f} 秒")
     people = cases.loc[cases.complainant.notna(), ["id", "complainant", "phone"]]
@@ -262,6 +298,86 @@ def _write_cases(con: sa.Connection, cases: pd.DataFrame, say: Say) -> None:
     )
 
 
+CASE_EVENTS_SQL = """
+-- What the case columns cannot tell: why and when a case went up a level, when it came
+-- back for handling (and when it had first been closed), when the return visit was.
+INSERT INTO case_events (case_id, at, kind, status, level, note, recorded_by)
+SELECT id, at, kind, status, level, note, 'propmap demo' FROM (
+    SELECT c.id, c.received_at AS at, 'escalated' AS kind, NULL AS status,
+           'street' AS level, :channel_floor AS note
+    FROM cases c WHERE 'channel_floor' = ANY (c.escalations)
+    UNION ALL
+    SELECT c.id, c.due_at, 'escalated', NULL,
+           (ARRAY['community', 'street', 'city'])[
+               least(3, array_position(ARRAY['community', 'street', 'city'],
+                                       c.base_level::text))], :overdue
+    FROM cases c WHERE 'overdue' = ANY (c.escalations)
+    UNION ALL
+    SELECT c.id, c.received_at + interval '2 hours', 'escalated', NULL, c.level, :repeat
+    FROM cases c WHERE 'repeat' = ANY (c.escalations)
+    UNION ALL
+    SELECT c.id, c.received_at + (coalesce(c.closed_at, :end) - c.received_at) * 0.35,
+           'closed', 'closed', NULL, '首次办结'
+    FROM cases c WHERE c.reopen_count > 0
+    UNION ALL
+    SELECT c.id, c.received_at + (coalesce(c.closed_at, :end) - c.received_at) * 0.5,
+           'reopened', 'reopened', NULL, '回访不满意或反映未解决，退回重办'
+    FROM cases c WHERE c.reopen_count > 0
+    UNION ALL
+    SELECT c.id, least(c.closed_at + make_interval(days => 1 + (c.id % 5)::int),
+                       :end - interval '1 hour'),
+           'visited', 'visited', NULL,
+           '回访：' || CASE c.satisfaction WHEN 'satisfied' THEN '满意'
+                                           WHEN 'basic' THEN '基本满意'
+                                           WHEN 'unsatisfied' THEN '不满意' ELSE '未评价' END
+    FROM cases c WHERE c.status = 'visited' AND c.closed_at IS NOT NULL
+) e ORDER BY id, at
+"""
+
+TYPICAL_SQL = """
+-- Three typical cases a quarter, as the meeting would pick them: city-level cases that
+-- came back for handling or were rated unsatisfied, from different street offices.
+INSERT INTO typical_cases (case_id, quarter, note, marked_by, marked_at)
+SELECT id, quarter, note, 'propmap demo', marked_at FROM (
+    SELECT c.id, to_char(c.received_at AT TIME ZONE 'Asia/Shanghai', 'YYYY"Q"Q') AS quarter,
+           k.name || '：' || CASE
+               WHEN c.reopen_count > 0 THEN :note_reopened
+               WHEN c.satisfaction = 'unsatisfied' THEN :note_unsatisfied
+               ELSE :note_city END AS note,
+           least(c.received_at + interval '20 days', :end) AS marked_at,
+           row_number() OVER (PARTITION BY to_char(c.received_at AT TIME ZONE 'Asia/Shanghai',
+                                                   'YYYY"Q"Q')
+                              ORDER BY (c.id * 104729) % 10007, c.id) AS n,
+           row_number() OVER (PARTITION BY c.street_code,
+                                           to_char(c.received_at AT TIME ZONE 'Asia/Shanghai',
+                                                   'YYYY"Q"Q')
+                              ORDER BY (c.id * 104729) % 10007, c.id) AS per_street
+    FROM cases c JOIN categories k ON k.code = c.category_code
+    WHERE c.level = 'city' AND c.street_code IS NOT NULL
+      AND (c.reopen_count > 0 OR c.satisfaction = 'unsatisfied')
+) t WHERE per_street = 1 AND n <= 40
+ORDER BY quarter, n
+"""
+
+
+def _write_case_history(con: sa.Connection, as_of: dt.date) -> None:
+    """Case events and typical cases of the demo (set-based, deterministic)."""
+    from geo.models import ESCALATION_REASONS
+
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min,
+                              tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    con.execute(sa.text(CASE_EVENTS_SQL), {"end": end, **ESCALATION_REASONS})
+    con.execute(sa.text(TYPICAL_SQL), {
+        "end": end,
+        "note_reopened": "办结后被退回重办，首次处置未解决根本问题，需明确牵头部门责任",
+        "note_unsatisfied": "回访不满意，多部门处置衔接不畅，需复盘",
+        "note_city": "涉及多个部门，市级协调后化解"})
+    # keep the first three per quarter (the window above picks one per street office)
+    con.execute(sa.text("""
+        DELETE FROM typical_cases t USING (
+            SELECT id, row_number() OVER (PARTITION BY quarter ORDER BY marked_at, id) AS n
+            FROM typical_cases) r
+        WHERE r.id = t.id AND r.n > 3"""))
 def dataset_meta(
     demo: synthetic.Demo, *, seed: int, n_cases: int, as_of: dt.date
 ) -> dict[str, str]:
@@ -310,7 +426,8 @@ def dataset_meta(
 
 
 def build(
-    engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.date, say: Say = print
+    engine: Engine, *, seed: int = 42, n_cases: int = 20_000, as_of: dt.date, say: Say = print,
+    span_days: int = SPAN_DAYS,
 ) -> dict[str, int]:
     """Replace all data with the synthetic Kaili demo; return row counts per table.
 
@@ -321,15 +438,18 @@ def build(
     seed
         Random seed: the same seed and ``as_of`` give the same data.
     n_cases
-        Number of cases over the 365 days up to ``as_of``.
+        Number of cases over the ``span_days`` days up to ``as_of``.
     as_of
-        Last day of the demo year; open cases older than their time limit are overdue.
+        Last day of the demo; open cases older than their time limit are overdue.
     say
         Receives progress lines in Chinese.
+    span_days
+        Days of cases: by default a year and a quarter (:data:`SPAN_DAYS`).
     """
     t0 = time.perf_counter()
     demo = synthetic.make_demo(seed, as_of)
-    cases = synthetic.make_cases(demo, n_cases, as_of, np.random.default_rng(seed + 1))
+    cases = synthetic.make_cases(demo, n_cases, as_of, np.random.default_rng(seed + 1),
+                                 span_days)
     cases = synthetic.apply_firm_conduct(demo, cases, as_of, np.random.default_rng(seed + 2))
     say(f"  生成合成数据 {time.perf_counter() - t0:.1f} 秒")
     with engine.begin() as con:
@@ -338,8 +458,10 @@ def build(
         con.execute(sa.text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
         _write_areas(con, demo)
         _write_history(con, demo, as_of, np.random.default_rng(seed + 2))
-        _write_cases(con, cases, say)
-        meta = dataset_meta(demo, seed=seed, n_cases=n_cases, as_of=as_of)
+        _write_cases(con, cases, say, as_of)
+        _write_case_history(con, as_of)
+        meta = {**dataset_meta(demo, seed=seed, n_cases=n_cases, as_of=as_of),
+                "span_days": str(span_days)}
         con.execute(
             sa.text("INSERT INTO dataset_meta (key, value) VALUES (:k, :v)"),
             [{"k": k, "v": v} for k, v in meta.items()],

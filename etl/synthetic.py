@@ -1388,8 +1388,9 @@ def _in_compound(
     return np.round(np.asarray(lon), 6), np.round(np.asarray(lat), 6)
 
 
-def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> pd.DataFrame:
-    """``n`` cases received in the 365 days up to ``as_of``, as plain columns.
+def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator,
+               span_days: int = 365) -> pd.DataFrame:
+    """``n`` cases received in the ``span_days`` days up to ``as_of``, as plain columns.
 
     Locations: 80 % by coordinates inside the compound, 7 % by coordinates just
     outside it (the nearest-compound fallback), 4 % by coordinates away from any
@@ -1398,17 +1399,17 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
     and a few old ones are overdue.
     """
     if n == 0:
-        return make_cases(demo, 1, as_of, rng).iloc[:0]
+        return make_cases(demo, 1, as_of, rng, span_days).iloc[:0]
     cats = pd.DataFrame(reference.categories()).set_index("code")
     codes = np.array(list(CATEGORY_MIX))
     mix = np.array([CATEGORY_MIX[c] for c in codes], float)
     category = rng.choice(codes, n, p=mix / mix.sum())
     comp = demo.compounds
-    start = pd.Timestamp(as_of) - pd.Timedelta(days=364)
-    days = pd.date_range(start, periods=365, freq="D")
+    start = pd.Timestamp(as_of) - pd.Timedelta(days=span_days - 1)
+    days = pd.date_range(start, periods=span_days, freq="D")
     month = days.month.to_numpy()
     weekday_factor = np.where(days.day_of_week.to_numpy() >= 5, 0.72, 1.0)
-    trend = np.linspace(0.9, 1.1, 365)
+    trend = np.linspace(0.9, 1.1, span_days)
     base_w = np.sqrt(comp.households.to_numpy()) * comp.hotness.to_numpy()
 
     day = np.empty(n, int)
@@ -1419,7 +1420,7 @@ def make_cases(demo: Demo, n: int, as_of: dt.date, rng: np.random.Generator) -> 
         peak = THEME_PEAK_MONTH.get(theme, 7)
         amp = 0.45 if theme in THEME_PEAK_MONTH else 0.15
         dw = (1 + amp * np.cos(2 * np.pi * (month - peak) / 12)) * weekday_factor * trend
-        day[sel] = rng.choice(365, len(sel), p=dw / dw.sum())
+        day[sel] = rng.choice(span_days, len(sel), p=dw / dw.sum())
         w = base_w.copy()
         if theme == "elevator":
             w = w * (comp.floors.to_numpy() >= 10)

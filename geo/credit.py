@@ -350,13 +350,21 @@ def current_status(con: sa.Connection, subject: str,
     rows = con.execute(sa.text(f"""
         SELECT DISTINCT ON ({col}) {col} AS subject_id, status, decided_on, reason, doc_no,
                basis, period, recorded_by
-        FROM credit_list_changes WHERE subject = :s
-          AND (CAST(:p AS text) IS NULL OR period <= :p
-               OR (period IS NULL AND decided_on <= CAST(:d AS date)))
+        FROM credit_list_changes WHERE subject = :s AND {_DECIDED_BY}
         ORDER BY {col}, decided_on DESC, id DESC
-    """), {"s": subject, "p": str(period) if period else None,
-           "d": period.shift(1).end if period else None}).mappings().all()
+    """), {"s": subject, **_decided_by(period)}).mappings().all()
     return {int(r["subject_id"]): dict(r) for r in rows}
+
+
+#: The list decisions that stand for a quarter (:func:`_decided_by`'s parameters): those on
+#: it or an earlier quarter, and the bureau's own taken before the next quarter ended.
+_DECIDED_BY = """(CAST(:p AS text) IS NULL OR period <= :p
+               OR (period IS NULL AND decided_on <= CAST(:d AS date)))"""
+
+
+def _decided_by(period: Period | None) -> dict[str, Any]:
+    return {"p": str(period) if period else None,
+            "d": period.shift(1).end if period else None}
 
 
 def _decided(con: sa.Connection, subject: str, period: Period) -> set[int]:
@@ -427,9 +435,15 @@ def evaluate(con: sa.Connection, subject: str, period: Period | None = None, *,
 
 # --- history: reading -----------------------------------------------------------------------
 
-def lists(con: sa.Connection, subject: str = "firm") -> pd.DataFrame:
+def lists(con: sa.Connection, subject: str = "firm",
+          period: Period | None = None) -> pd.DataFrame:
     """The current red and black lists of ``subject`` kind, for the briefing and the pages:
-    ``编号, 名称, 红黑榜, 列入日期, 理由, 文号, 依据`` (best first: red, then black)."""
+    ``编号, 名称, 红黑榜, 列入日期, 理由, 文号, 依据`` (best first: red, then black).
+
+    With ``period``, the lists as they stood when that quarter was decided (the statuses
+    :func:`current_status` gives for it, which :func:`evaluate` shows for the quarter): what
+    the joint meeting's briefing of the quarter prints.
+    """
     col = SUBJECT_COLUMN[subject]
     name = ("(SELECT name FROM property_firms WHERE id = d.subject_id)" if subject == "firm"
             else "(SELECT name || '业主委员会' FROM compounds WHERE id = d.subject_id)")
@@ -437,13 +451,13 @@ def lists(con: sa.Connection, subject: str = "firm") -> pd.DataFrame:
         WITH d AS (
             SELECT DISTINCT ON ({col}) {col} AS subject_id, status, decided_on, reason, doc_no,
                    basis
-            FROM credit_list_changes WHERE subject = :s
+            FROM credit_list_changes WHERE subject = :s AND {_DECIDED_BY}
             ORDER BY {col}, decided_on DESC, id DESC
         )
         SELECT d.subject_id, {name} AS name, d.status, d.decided_on, d.reason, d.doc_no, d.basis
         FROM d WHERE d.status <> 'none'
         ORDER BY d.status = 'black', d.decided_on DESC, d.subject_id
-    """), {"s": subject}).fetchall(),
+    """), {"s": subject, **_decided_by(period)}).fetchall(),
         columns=["subject_id", "name", "status", "decided_on", "reason", "doc_no", "basis"])
     df["status"] = df["status"].map(LIST_STATUSES)
     df["basis"] = df["basis"].map(BASES)

@@ -22,6 +22,8 @@ Hazards (消防、电梯、治安隐患) have their own, date-valued conditions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from geo import analysis_rules
+from geo import analysis_rules, datafiles
 from geo.models import CLOSED_STATUSES, OPEN_STATUSES
 
 #: Kaili's time zone: days, periods and the cut-off are Kaili's.
@@ -54,14 +56,31 @@ def is_closed(a: str = "c") -> str:
     return f"{a}.status IN {_in(CLOSED_STATUSES)}"
 
 
+def is_pending(a: str = "c") -> str:
+    """SQL: 待办 at the cut-off: open now, or closed only after the end of the cut-off day.
+
+    At the data's own cut-off no case is closed later, so this is :func:`is_open`;
+    with an earlier cut-off (a comparison period, :mod:`geo.periods`) a case closed
+    after it was still open then. A case closed without a known time counts as
+    closed at any cut-off (nothing says otherwise).
+    """
+    return f"({is_open(a)} OR ({is_closed(a)} AND {a}.closed_at >= :{CUTOFF}))"
+
+
 def is_overdue(a: str = "c") -> str:
     """SQL: 超期: still open at the end of the cut-off day and past its due time."""
-    return f"({is_open(a)} AND {a}.due_at < :{CUTOFF})"
+    return f"({is_pending(a)} AND {a}.due_at < :{CUTOFF})"
+
+
+def is_closed_by_cutoff(a: str = "c") -> str:
+    """SQL: 办结 by the end of the cut-off day (a closing time not known counts as closed)."""
+    return f"({is_closed(a)} AND ({a}.closed_at IS NULL OR {a}.closed_at < :{CUTOFF}))"
 
 
 def is_closed_late(a: str = "c") -> str:
-    """SQL: 逾期办结: closed, with a known closing time after its due time."""
-    return f"({is_closed(a)} AND {a}.closed_at IS NOT NULL AND {a}.closed_at > {a}.due_at)"
+    """SQL: 逾期办结: closed by the cut-off, with a known closing time after its due time."""
+    return (f"({is_closed(a)} AND {a}.closed_at IS NOT NULL AND {a}.closed_at > {a}.due_at "
+            f"AND {a}.closed_at < :{CUTOFF})")
 
 
 def is_closed_time_unknown(a: str = "c") -> str:
@@ -105,15 +124,32 @@ def is_unsatisfied(a: str = "c") -> str:
     return f"{a}.satisfaction = 'unsatisfied'"
 
 
+def _handled(a: str) -> str:
+    return f"{is_closed(a)} AND {a}.closed_at IS NOT NULL AND {a}.closed_at < :{CUTOFF}"
+
+
 def handling_days(a: str = "c") -> str:
-    """SQL: days from receipt to closing, for closed cases with a known closing time (else NULL)."""
-    return (f"CASE WHEN {is_closed(a)} AND {a}.closed_at IS NOT NULL "
+    """SQL: days from receipt to closing, for cases closed by the cut-off with a known
+    closing time (else NULL: a closing time not known is excluded, never guessed)."""
+    return (f"CASE WHEN {_handled(a)} "
             f"THEN extract(epoch FROM {a}.closed_at - {a}.received_at) / 86400.0 END")
 
 
 def time_limit_days(a: str = "c") -> str:
     """SQL: the case's time limit in days (due time minus receipt)."""
     return f"(extract(epoch FROM {a}.due_at - {a}.received_at) / 86400.0)"
+
+
+def handled_time_limit_days(a: str = "c") -> str:
+    """SQL: the time limit in days of the cases :func:`handling_days` counts (else NULL)."""
+    return f"CASE WHEN {_handled(a)} THEN {time_limit_days(a)} END"
+
+
+def limit_used_pct(a: str = "c") -> str:
+    """SQL: handling time as a percentage of the time limit (100 = closed on its due time)."""
+    return (f"CASE WHEN {_handled(a)} AND {a}.due_at > {a}.received_at THEN 100.0 * "
+            f"extract(epoch FROM {a}.closed_at - {a}.received_at) / "
+            f"extract(epoch FROM {a}.due_at - {a}.received_at) END")
 
 
 @dataclass(frozen=True)
@@ -140,10 +176,12 @@ def _level(level: str) -> Callable[[str], str]:
 #: Every case measure, in the order pages show them.
 MEASURES: tuple[Measure, ...] = (
     Measure("received", "受理", "时段内受理的工单（作废工单不计）", None),
-    Measure("pending", "待办", "截至数据截止日仍未办结的工单（已受理、办理中、重新办理）", is_open),
+    Measure("pending", "待办", "截至数据截止日仍未办结的工单（已受理、办理中、重新办理）",
+            is_pending),
     Measure("overdue", "超期",
             "超期：截至数据截止日仍未办结、且已超过办理时限的工单", is_overdue),
-    Measure("closed", "办结", "已办结或已回访的工单（含办结时间不详的）", is_closed),
+    Measure("closed", "办结", "截至数据截止日已办结或已回访的工单（含办结时间不详的）",
+            is_closed_by_cutoff),
     Measure("closed_late", "逾期办结",
             "逾期办结：已办结、但办结时间晚于办理时限的工单（办结时间不详的不计）",
             is_closed_late),
@@ -231,10 +269,108 @@ def rates(counts: dict[str, Any]) -> dict[str, float | None]:
     return {r.key: r.of(counts) for r in RATES}
 
 
+@dataclass(frozen=True)
+class Median:
+    """A median over the cases (``percentile_cont(0.5)``; cases where ``expr`` is NULL left out)."""
+
+    key: str
+    label: str
+    definition: str
+    expr: Callable[[str], str]
+    denominator: str
+    """The count measure whose cases the median is taken over (for the ranking minimum)."""
+
+    def sql(self, a: str = "c") -> str:
+        """``round(percentile_cont(0.5) WITHIN GROUP (ORDER BY …), 1) AS key``."""
+        return (f"round(CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY {self.expr(a)}) "
+                f"AS numeric), 1) AS {self.key}")
+
+
+MEDIANS: tuple[Median, ...] = (
+    Median("median_days", "办理时长中位数（天）",
+           "办理时长中位数：截至数据截止日已办结、且办结时间已知的工单，从受理到办结的天数的中位数"
+           "（办结时间不详的不计）", handling_days, "closed"),
+    Median("median_limit", "办理时限中位数（天）",
+           "办理时限中位数：同一批工单（已办结且办结时间已知）按分类处置清单的办理时限天数的中位数",
+           handled_time_limit_days, "closed"),
+    Median("median_limit_used", "时限用时比中位数%",
+           "时限用时比中位数：每件工单办理时长 ÷ 办理时限（%）的中位数；超过 100% "
+           "表示半数以上工单超出办理时限办结", limit_used_pct, "closed"),
+)
+MEDIAN_BY_KEY: dict[str, Median] = {m.key: m for m in MEDIANS}
+
+
+def medians_sql(a: str = "c") -> str:
+    """SQL select list of every :data:`MEDIANS` entry over cases ``a``."""
+    return ",\n       ".join(m.sql(a) for m in MEDIANS)
+
+
+#: 超期 and 逾期办结 in one sentence: the tooltip of every figure that is either.
+LATE_HELP = (f"{BY_KEY['overdue'].definition}。{BY_KEY['closed_late'].definition}。"
+             "两者都是“晚了”，但不是一回事：超期的还没办完，逾期办结的已办完。")
+
+
+#: The same, short enough for a legend on a projector.
+LATE_SHORT = "超期：未办结且已过办理时限；逾期办结：已办结但晚于办理时限"
+
+
+def help_text(key: str) -> str:
+    """The written definition of measure, rate or median ``key`` (a tooltip).
+
+    超期 and 逾期办结 (and their rates) always carry both definitions, so the two
+    are never read as one.
+    """
+    if key in ("overdue", "closed_late", "overdue_rate", "closed_late_rate"):
+        return LATE_HELP
+    for table in (BY_KEY, RATE_BY_KEY, MEDIAN_BY_KEY):
+        if key in table:
+            return str(table[key].definition)  # type: ignore[attr-defined]
+    raise KeyError(key)
+
+
 def definitions() -> list[str]:
     """Every measure's and rate's written definition, for a page's help text or an export."""
     return [m.definition for m in MEASURES if not m.key.startswith("level_")] + [
         r.definition for r in RATES] + [PER_1000_DEFINITION]
+
+
+# --- ranking: the fair minimum ------------------------------------------------------------
+
+@functools.cache
+def meeting_rules() -> dict[str, Any]:
+    """The joint meeting's rules (``data/meeting/rules.toml``): ranking minimums, change classes."""
+    with open(datafiles.path("meeting", "rules.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def min_cases(key: str) -> int:
+    """The fewest cases in the denominator of rate (or median) ``key`` before it is ranked.
+
+    Counts (超期件数 …) need no minimum: 0.
+    """
+    den = (RATE_BY_KEY[key].denominator if key in RATE_BY_KEY else
+           MEDIAN_BY_KEY[key].denominator if key in MEDIAN_BY_KEY else None)
+    if den is None:
+        return 0
+    return int(meeting_rules()["ranking"]["min_cases"].get(den, 0))
+
+
+def denominator(key: str) -> str | None:
+    """The count measure a rate or median ``key`` is taken over (``None`` for a count)."""
+    if key in RATE_BY_KEY:
+        return RATE_BY_KEY[key].denominator
+    if key in MEDIAN_BY_KEY:
+        return MEDIAN_BY_KEY[key].denominator
+    return None
+
+
+def ranking_rule_text() -> str:
+    """The ranking minimums, in Chinese, for the page and the briefing."""
+    mins = meeting_rules()["ranking"]["min_cases"]
+    names = {"received": "受理", "closed": "办结", "rated": "已评价"}
+    parts = [f"以{names.get(k, k)}为分母的比率须{names.get(k, k)}≥{v}件" for k, v in mins.items()]
+    return ("排名规则：件数直接排名；比率与中位数样本过少不排名（" + "，".join(parts)
+            + "），显示为“样本不足”。")
 
 
 # --- hazards -------------------------------------------------------------------------------

@@ -507,6 +507,33 @@ sessions = Table(
 Index("ix_audit_log_account", audit_log.c.account, audit_log.c.at)
 
 
+# --- Typical cases (migration 0015) ------------------------------------------------------
+
+typical_cases = Table(
+    "typical_cases",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("case_id", BigInteger, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("quarter", String(6), nullable=False, comment="季度，如 2026Q3"),
+    Column("note", Text, nullable=False, comment="简要说明（不超过 200 字）"),
+    Column("marked_by", Text, nullable=False,
+           server_default=text("coalesce(nullif(current_setting('propmap.account', true), ''), "
+                               "current_user)"),
+           comment="标记人（账号名）"),
+    Column("marked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("case_id", "quarter", name="uq_typical_cases_case_id"),
+    CheckConstraint("quarter ~ '^[0-9]{4}Q[1-4]$'", name="quarter"),
+    CheckConstraint("char_length(btrim(note)) BETWEEN 1 AND 200", name="note"),
+    comment="典型案例：联席会议按季度选定的工单及简要说明",
+)
+Index("ix_typical_cases_quarter", typical_cases.c.quarter)
+
+#: Why a case's level was raised (``cases.escalations``, rules in data/intake/rules.toml).
+ESCALATION_REASONS = {
+    "channel_floor": "来源渠道起点：信访件至少由街道调处",
+    "overdue": "超过办理时限，升级一级",
+    "repeat": "同一小区同类诉求短期内重复发生，升级一级",
+}
 # --- Repeats and multi-channel complaints (migration 0010) -----------------------
 
 cases.append_column(Column(

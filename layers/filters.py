@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from geo import measures
+from geo import measures, periods
 
 #: Hazard themes and the dispute-category themes (``categories.theme``) that belong to them.
 HOTSPOT_THEMES: dict[str, tuple[str, ...]] = {
@@ -42,8 +42,8 @@ class Filters:
         The day against which "overdue" is judged (the data's cut-off date).
     themes, categories, channels, statuses
         Empty means all.
-    street, community_id
-        The area in view; ``None`` means the whole city.
+    street, community_id, compound_id
+        The area in view; ``None`` means the whole city (a compound: its card).
     distinct
         Count distinct complaints: one complaint reported through several
         channels counts once (:func:`geo.measures.is_distinct`).
@@ -58,6 +58,7 @@ class Filters:
     statuses: tuple[str, ...] = ()
     street: str | None = None
     community_id: int | None = None
+    compound_id: int | None = None
     distinct: bool = False
 
     @classmethod
@@ -65,9 +66,20 @@ class Filters:
         """The 365 days up to ``as_of``."""
         return cls(start=as_of - dt.timedelta(days=364), end=as_of, as_of=as_of, **kw)
 
-    def area(self, street: str | None = None, community_id: int | None = None) -> Filters:
+    def area(self, street: str | None = None, community_id: int | None = None,
+             compound_id: int | None = None) -> Filters:
         """The same filters on another area."""
-        return replace(self, street=street, community_id=community_id)
+        return replace(self, street=street, community_id=community_id, compound_id=compound_id)
+
+    @property
+    def period(self) -> periods.Period:
+        return periods.Period(self.start, self.end, self.as_of)
+
+    def compared(self, kind: str) -> Filters:
+        """The same filters over the period ``self`` is compared with (``prev`` 环比,
+        ``yoy`` 同比, :func:`geo.periods.compare`), judged at that period's own cut-off."""
+        p = periods.compare(self.period, kind)
+        return replace(self, start=p.start, end=p.end, as_of=p.as_of)
 
     def with_(self, **kw: Any) -> Filters:
         return replace(self, **kw)
@@ -85,6 +97,7 @@ class Filters:
             "f_statuses": list(self.statuses),
             "f_street": self.street,
             "f_community": self.community_id,
+            "f_compound": self.compound_id,
         }
 
     def case_where(self, alias: str = "c", *, area: bool = True, period: bool = True) -> str:
@@ -109,4 +122,6 @@ class Filters:
             parts.append(f"{a}.street_code = :f_street")
         if area and self.community_id is not None:
             parts.append(f"{a}.community_id = :f_community")
+        if area and self.compound_id is not None:
+            parts.append(f"{a}.compound_id = :f_compound")
         return " AND ".join(parts)

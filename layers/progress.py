@@ -196,3 +196,28 @@ def monthly(con: sa.Connection, f: Filters) -> pd.DataFrame:
     for k in MONTHLY_HEADERS:
         df[k] = df[k].astype("int64")
     return df
+
+
+#: The 三无 and owners' committee figures the joint meeting reviews (会议展示's 三无与业委会
+#: item and the briefing's table), in this order.
+MEETING = ("sanwu_start", "taken_over", "left_sanwu", "untaken_end", "custody_end",
+           "eligible", "committees", "committee_rate", "committee_overdue", "committee_missing")
+
+
+def sanwu_and_committees(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """The meeting's 三无 and owners' committee table over ``f``'s period: one row per street
+    office or town that has compounds (the work still open first), and a 全市 row last.
+
+    The same figures as the 工作进展 page (:func:`by_street`, :func:`totals`): the
+    compounds' recorded histories, not the register's present state. Chinese headers.
+    """
+    df = by_street(con, f)
+    df = df[(df[["sanwu_start", "sanwu_end", "eligible"]].sum(axis=1) > 0)]
+    df = df.sort_values(["untaken_end", "sanwu_start", "street_code"],
+                        ascending=[False, False, True])
+    total = {"street": "全市", **totals(df)}
+    out = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    labels = {p.key: p.label for p in measures.PROGRESS}
+    cols = {"street": "街道/镇", **{k: labels[k] for k in MEETING}}
+    out = out.rename(columns=cols)[list(cols.values())]
+    return out.rename(columns={"业委会组建率": "业委会组建率%"})

@@ -50,6 +50,14 @@ def data_as_of(con: sa.Connection) -> dt.date:
     return measures.cutoff_day(con)
 
 
+def first_day(con: sa.Connection) -> dt.date | None:
+    """The day of the earliest case (Kaili time), or ``None`` without cases: a comparison
+    period starting before it would compare with data that were never loaded."""
+    set_timeout(con)
+    first = con.execute(sa.text("SELECT min(received_at) FROM cases")).scalar()
+    return first.astimezone(measures.TZ).date() if first is not None else None
+
+
 def streets(con: sa.Connection) -> pd.DataFrame:
     """Street offices and towns: ``code, name, kind``."""
     return frame(con, "SELECT code, name, kind FROM streets ORDER BY code")
@@ -80,10 +88,14 @@ _WEEK_OFFSET_S = 3 * 86400 + 8 * 3600
 def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
     """Cases received per week (Monday 00:00 Kaili time), with how many are pending or overdue.
 
+    ``days`` is how many days of the week lie in the period: the first and the last
+    week of a period are usually partial, and a chart must not read their smaller
+    counts as a drop (:func:`per_full_week`).
+
     Weeks are counted on the epoch seconds: ``date_trunc('week', …)`` converts every
     row's time zone and took 630 ms at 1,000,000 cases against 160 ms for the arithmetic.
     """
-    return frame(con, f"""
+    df = frame(con, f"""
         WITH k AS (
             SELECT floor((date_part('epoch', c.received_at) + {_WEEK_OFFSET_S}) / 604800)::int
                        AS w,
@@ -96,6 +108,24 @@ def weekly_trend(con: sa.Connection, f: Filters) -> pd.DataFrame:
                 AT TIME ZONE 'Asia/Shanghai')::date AS week, received, pending, overdue
         FROM k ORDER BY w
     """, f.params())
+    df["days"] = [(min(w + dt.timedelta(days=6), f.end) - max(w, f.start)).days + 1
+                  for w in df["week"]]
+    return df
+
+
+def per_full_week(trend: pd.DataFrame) -> pd.DataFrame:
+    """``trend`` with each count scaled to a whole week (× 7 / ``days``), and ``partial``.
+
+    A period rarely starts on a Monday or ends on a Sunday; its first and last
+    weeks hold fewer days and so fewer cases. Scaled, they read as the rate they
+    are, and ``partial`` lets the chart mark them.
+    """
+    out = trend.copy()
+    factor = 7.0 / out["days"].clip(lower=1)
+    for col in ("received", "pending", "overdue"):
+        out[col] = (out[col] * factor).round(1)
+    out["partial"] = out["days"] < 7
+    return out
 
 
 def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
@@ -151,9 +181,10 @@ def firm_table(con: sa.Connection, f: Filters) -> pd.DataFrame:
               AND (CAST(:f_street AS text) IS NULL OR street_code = :f_street)
             GROUP BY 1
         ), k AS (
-            SELECT x.firm_id, sum(kc.received) AS received, sum(kc.overdue) AS overdue,
-                   sum(kc.closed) AS closed, sum(kc.closed_late) AS closed_late,
-                   sum(kc.repeat) AS repeat, sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
+            SELECT x.firm_id, sum(kc.received)::bigint AS received,
+                   sum(kc.overdue)::bigint AS overdue, sum(kc.closed) AS closed,
+                   sum(kc.closed_late) AS closed_late, sum(kc.repeat) AS repeat,
+                   sum(kc.satisfied) AS satisfied, sum(kc.rated) AS rated
             FROM kc JOIN compounds x ON x.id = kc.compound_id
             WHERE x.firm_id IS NOT NULL GROUP BY 1
         )
@@ -276,3 +307,63 @@ def group_text(first: str | None, size: int | None) -> str:
     if not first or not size or int(size) < 2:
         return ""
     return f"{first}（共 {int(size)} 件）"
+
+
+def hazard_summary(con: sa.Connection, f: Filters) -> pd.DataFrame:
+    """Per hazard theme, in ``f``'s area: found in the period, not yet rectified at the
+    cut-off, of which past their deadline (逾期未整改), and rectified on time. Chinese headers."""
+    df = frame(con, f"""
+        SELECT h.theme,
+               count(*) FILTER (WHERE h.found_on BETWEEN :f_start_day AND :f_as_of_day) AS found,
+               count(*) FILTER (WHERE {measures.hazard_open("h")}) AS open,
+               count(*) FILTER (WHERE {measures.hazard_overdue("h")}) AS overdue,
+               count(*) FILTER (WHERE h.found_on BETWEEN :f_start_day AND :f_as_of_day
+                                AND {measures.hazard_rectified_on_time("h")}) AS on_time
+        FROM hazards h JOIN compounds x ON x.id = h.compound_id
+        WHERE h.found_on <= :f_as_of_day
+          AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
+        GROUP BY 1
+    """, {**f.params(), "f_start_day": f.start})
+    out = pd.DataFrame({"theme": list(HAZARD_THEMES)}).merge(df, on="theme", how="left")
+    for col in ("found", "open", "overdue", "on_time"):
+        out[col] = out[col].fillna(0).astype("int64")
+    out["theme"] = out["theme"].map(HAZARD_THEMES)
+    return out.rename(columns={"theme": "类别", "found": "期内发现", "open": "未整改",
+                               "overdue": "其中逾期未整改", "on_time": "期内发现且按期整改"})
+
+
+def top_compounds(con: sa.Connection, f: Filters, n: int = 10) -> pd.DataFrame:
+    """The compounds with the most cases in the period (repeat locations), with pending
+    and overdue. Chinese headers."""
+    counts, params = facts.cte(con, f, "compound_id",
+                               measures=("received", "pending", "overdue", "reopened"))
+    return frame(con, f"""
+        WITH {counts}
+        SELECT x.name AS "小区", s.name AS "街道/镇", k.received AS "期内诉求",
+               k.pending AS "待办", k.overdue AS "超期", k.reopened AS "重新办理"
+        FROM k JOIN compounds x ON x.id = k.compound_id JOIN streets s ON s.code = x.street_code
+        WHERE k.received > 0
+        ORDER BY k.received DESC, k.overdue DESC, x.name
+        LIMIT :n
+    """, {**params, "n": n})
+
+
+def overdue_hazards(con: sa.Connection, f: Filters, n: int = 15) -> pd.DataFrame:
+    """Hazards past their deadline and not rectified at the cut-off (逾期未整改), the longest
+    overdue first, and how many there are. Chinese headers."""
+    df = frame(con, f"""
+        SELECT h.theme, x.name AS compound, s.name AS street, h.found_on, h.due_on, h.status,
+               CAST(:f_as_of_day AS date) - h.due_on AS overdue_days, count(*) OVER () AS total
+        FROM hazards h JOIN compounds x ON x.id = h.compound_id
+        JOIN streets s ON s.code = x.street_code
+        WHERE {measures.hazard_overdue("h")} AND h.found_on <= :f_as_of_day
+          AND (CAST(:f_street AS text) IS NULL OR x.street_code = :f_street)
+        ORDER BY h.due_on, h.id
+        LIMIT :n
+    """, {**f.params(), "n": n})
+    df["theme"] = df["theme"].map(HAZARD_THEMES)
+    df["status"] = df["status"].map(HAZARD_STATUSES)
+    df.attrs["total"] = int(df["total"].iloc[0]) if len(df) else 0
+    return df.drop(columns="total").rename(columns={
+        "theme": "类别", "compound": "小区", "street": "街道/镇", "found_on": "发现日期",
+        "due_on": "整改期限", "status": "状态", "overdue_days": "逾期天数"})

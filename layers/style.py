@@ -101,8 +101,9 @@ def fmt(x: float) -> str:
 
 
 def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box",
-             columns: int = 1) -> str:
-    """An HTML legend: ``title`` and rows of (colour, label), in ``columns`` columns."""
+             columns: int = 1, notes: Sequence[str] = ()) -> str:
+    """An HTML legend: ``title`` and rows of (colour, label), in ``columns`` columns, and
+    ``notes`` under them (what the classes mean, a definition)."""
     radius = "50%" if shape == "dot" else "3px"
     rows = "".join(
         f'<div class="pm-legend-row"><span class="pm-swatch" style="background:{esc(c)};'
@@ -111,6 +112,7 @@ def swatches(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box"
     )
     if columns > 1:
         rows = f'<div style="columns:{columns};column-gap:12px">{rows}</div>'
+    rows += "".join(f'<div class="pm-legend-note">{esc(n)}</div>' for n in notes)
     return f'<div class="pm-legend"><div class="pm-legend-title">{esc(title)}</div>{rows}</div>'
 
 
@@ -131,10 +133,11 @@ def explained(title: str, items: Sequence[tuple[str, str, str]], note: str = "")
             f"{rows}{foot}</div>")
 
 
-def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL,
-                 unit: str = "", *, counts: bool = False) -> str:
-    """Legend for classes from :func:`breaks`, or of whole ``counts`` from
-    :func:`quantile_breaks` (labelled ``≤3``, ``4–8``, …, so no value is in two rows)."""
+def class_items(bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL, unit: str = "",
+                *, counts: bool = False) -> list[tuple[str, str]]:
+    """(colour, label) of each class: of :func:`breaks`, or of whole ``counts`` from
+    :func:`quantile_breaks` (labelled ``≤3``, ``4–8``, …, so no value is in two rows).
+    The map's legend and the briefing's printed maps use the same."""
     items, lo = [], 0.0
     for i, (b, c) in enumerate(zip(bounds, spread(palette, len(bounds)), strict=False)):
         if not counts:
@@ -145,4 +148,10 @@ def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = S
             label = fmt(b) if b == lo + 1 else f"{fmt(lo + 1)}–{fmt(b)}"
         items.append((c, f"{label}{unit}"))
         lo = b
-    return swatches(title, items)
+    return items
+
+
+def class_legend(title: str, bounds: Sequence[float], palette: Sequence[str] = SEQUENTIAL,
+                 unit: str = "", *, counts: bool = False, notes: Sequence[str] = ()) -> str:
+    """HTML legend of :func:`class_items`."""
+    return swatches(title, class_items(bounds, palette, unit, counts=counts), notes=notes)

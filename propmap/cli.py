@@ -193,6 +193,37 @@ def _export_worklist(engine: object, street: str | None, output: Path) -> int:
     return len(ranked)
 
 
+@main.command("briefing")
+@click.option("--period", required=True, help="季度，如 2026Q3（未结束的季度截至数据截止日）")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出文件：.docx（Word）或 .pdf（经 LibreOffice 转换）")
+@_user_errors
+def briefing_cmd(period: str, output: Path) -> None:
+    """Write the joint meeting's briefing of a quarter (A4, Chinese) as .docx or .pdf."""
+    import time
+
+    from briefing import build
+    from geo import auth
+    from propmap.cli_accounts import _operator
+
+    fmt = build.file_format(output)
+    engine = _engine()
+    t0 = time.perf_counter()
+    with engine.connect() as con:
+        f = build.quarter_filters(con, period)
+        doc = build.build(con, f)
+    payload = build.render(doc, fmt)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(payload)
+    with engine.begin() as con:
+        auth.audit(con, "export", {"what": "briefing", "format": fmt.lstrip("."),
+                                   "file": str(output), "period": period},
+                   account=_operator(), role="operator")
+    _say(f"简报已写入 {output}（{f.period.text()}，{len(doc.sections)} 节，"
+         f"{len(payload) / 1024:.0f} KB，{time.perf_counter() - t0:.1f} 秒）"
+         + ("；演示数据（合成）" if doc.synthetic else ""))
+
+
 @main.command()
 @click.option("--cases", "n_cases", default=1_000_000, show_default=True,
               type=click.IntRange(1_000, 5_000_000), help="大样本工单数 N")

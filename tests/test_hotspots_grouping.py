@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from etl import demo as demo_module
 from etl import synthetic
 from geo import complaints, measures
 from tests import duplicates
@@ -176,7 +177,7 @@ def test_demo_repeats_and_groups_are_consistent(demo: Engine) -> None:
         assert repeats > 0 and grouped > 0
         # the demo's planted duplicates (ground truth) are mostly found
         truth = synthetic.make_cases(synthetic.make_demo(42, AS_OF), 5_000, AS_OF,
-                                     np.random.default_rng(43))
+                                     np.random.default_rng(43), demo_module.SPAN_DAYS)
         truth = truth[truth.duplicate_of.notna()]
         found = con.execute(sa.text("""
             SELECT count(*) FROM unnest(CAST(:d AS bigint[]), CAST(:o AS bigint[])) t(d, o)

@@ -1,4 +1,5 @@
-"""Imports point one way: dashboard → layers → geo ← etl, and only the dashboard imports Streamlit.
+"""Imports point one way: dashboard → briefing → layers → geo ← etl; only the dashboard imports
+Streamlit.
 
 Every module of ours is parsed (``ast``, nothing is imported) and every import in
 it, at the top or inside a function, relative or absolute, or by
@@ -6,6 +7,8 @@ it, at the top or inside a function, relative or absolute, or by
 
 - ``geo`` imports nothing of ours above it;
 - ``layers`` and ``etl`` never import each other, nor ``dashboard``;
+- ``briefing`` (the meeting's document) builds on ``layers`` and ``geo``, never on ``etl``,
+  ``dashboard`` or the command line, so both the dashboard and ``propmap`` can call it;
 - nothing below the command line imports ``propmap`` or ``bench``;
 - only ``dashboard`` imports ``streamlit`` (or ``streamlit_folium``);
 - no two modules import each other at module level (``propmap.cli`` and
@@ -24,12 +27,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("geo", "etl", "layers", "dashboard", "propmap", "bench")
+PACKAGES = ("geo", "etl", "layers", "briefing", "dashboard", "propmap", "bench")
 #: For each package, the packages of ours it must never import.
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "geo": frozenset({"etl", "layers", "dashboard", "propmap", "bench"}),
-    "etl": frozenset({"layers", "dashboard", "propmap", "bench"}),
-    "layers": frozenset({"etl", "dashboard", "propmap", "bench"}),
+    "geo": frozenset({"etl", "layers", "briefing", "dashboard", "propmap", "bench"}),
+    "etl": frozenset({"layers", "briefing", "dashboard", "propmap", "bench"}),
+    "layers": frozenset({"etl", "briefing", "dashboard", "propmap", "bench"}),
+    "briefing": frozenset({"etl", "dashboard", "propmap", "bench"}),
     "dashboard": frozenset({"propmap", "bench"}),
     "propmap": frozenset(),
     "bench": frozenset({"propmap"}),
@@ -158,6 +162,8 @@ def test_the_checker_catches_each_kind_of_wrong_import() -> None:
         ("layers.heat", False): "from dashboard import common\n",
         ("etl.export", False): "import streamlit as st\n",
         ("geo.crs", False): "from propmap.cli import main\n",
+        ("briefing.sections", False): "from dashboard import data\n",
+        ("layers.stats", False): "from briefing import build\n",
     }
     imports = [i for (m, pkg), src in planted.items() for i in imports_of(src, m, is_package=pkg)]
     found = violations(imports)

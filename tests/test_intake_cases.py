@@ -324,6 +324,9 @@ def test_bulk_import_restores_constraints_and_reimport_writes_nothing(world, tmp
         with eng.connect() as con:  # nothing written: the dashboard's caches stay valid
             assert con.execute(sa.text("SELECT version FROM data_version")).scalar() == version
     finally:
+        # A fresh backend: one of the pool may hold the foreign keys' ON DELETE plans from
+        # when cases was small (a full scan per deleted row: once seen to run 18 minutes).
+        eng.dispose()
         with eng.begin() as con:
             con.execute(sa.text("DELETE FROM cases WHERE case_no LIKE 'BIG%'"))
 

@@ -111,7 +111,8 @@ def test_closed_without_time_is_closed_and_noted(world, grid) -> None:
         late, unknown = con.execute(sa.text(
             f"SELECT count(*) FILTER (WHERE {measures.is_closed_late('c')}), "
             f"count(*) FILTER (WHERE {measures.is_closed_time_unknown('c')}) "
-            "FROM cases c WHERE case_no LIKE 'GRD%'")).one()
+            "FROM cases c WHERE case_no LIKE 'GRD%'"),
+            measures.cutoff_params(measures.cutoff_day(con))).one()
     assert unknown == len(closed) and late == 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("propmap", "geo", "etl", "layers", "dashboard", "bench")
+PACKAGES = ("propmap", "geo", "etl", "layers", "briefing", "dashboard", "bench")
 #: Never in the wheel: generated or fetched at set-up, or results of a run.
 LEFT_OUT = ("dashboard/static/vendor/", "bench/results/")
 
@@ -58,7 +58,8 @@ def test_the_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
                             if n.endswith(".dist-info/entry_points.txt"))
     expected = _expected()
     for must in ("propmap/data/reference/dispute-categories.csv",
-                 "propmap/data/intake/rules.toml", "geo/migrations/script.py.mako",
+                 "propmap/data/intake/rules.toml", "propmap/data/meeting/rules.toml",
+                 "geo/migrations/script.py.mako", "briefing/sections.py",
                  "geo/migrations/versions/0005_config.py", "dashboard/static/propmap.css",
                  "dashboard/.streamlit/config.toml", "dashboard/views/overview.py"):
         assert must in expected, must  # the expectation itself covers what matters

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGES = ["views/overview.py", "views/drilldown.py", "views/worklist.py", "views/hotspots.py",
-         "views/firms.py", "views/present.py", "views/credit.py", "views/coverage.py"]
+         "views/firms.py", "views/present.py", "views/cases.py", "views/typical.py",
+         "views/credit.py", "views/coverage.py"]
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ def test_page_runs_and_says_data_are_synthetic(app: AppTest, page: str, demo: En
     from tests.conftest import scalar
 
     at = _run(app, page)
-    notice = next(c.value for c in at.caption if "演示数据（合成）" in c.value)
+    # A caption; on 会议展示, beside the one-line title with the details as its tooltip.
+    notice = next(t for t in [c.value for c in at.caption] + [m.value for m in at.markdown]
+                  if "演示数据（合成）" in t)
     # The notice says which parts are real and which invented, as the data say.
     real = scalar(demo, "SELECT value FROM dataset_meta WHERE key = 'real_parts'")
     invented = scalar(demo, "SELECT value FROM dataset_meta WHERE key = 'synthetic_parts'")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,8 +167,13 @@ def test_each_kind_logs_in_and_sees_its_part(browser, server: str, demo: Engine,
                 "SELECT name FROM compounds WHERE street_code = :s AND (is_sanwu OR is_old)"),
                 {"s": own}).scalars())
             assert names == expected
-            assert scalar(demo, "SELECT count(*) FROM audit_log WHERE account = :a "
-                                "AND event = 'download'", a=accounts[kind])  # type: ignore[operator]
+            # the download's audit row is written by its callback, on the run the click
+            # starts: it may land a moment after the file
+            deadline = time.monotonic() + 15
+            while not scalar(demo, "SELECT count(*) FROM audit_log WHERE account = :a "
+                                   "AND event = 'download'", a=accounts[kind]):
+                assert time.monotonic() < deadline, "the download was not audited"
+                time.sleep(0.2)
         if kind == "viewer":
             pg.goto(f"{server}/hotspots")
             pg.get_by_text("未整改隐患（超期在前）").wait_for()

@@ -136,9 +136,13 @@ def main() -> None:
             common.navigate(street=clicked["code"], community=None, compound=None)
         return
 
-    common.headline_tiles(f)
-    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
-                                  "committee_rate", "hazards_late"))
+    if card:  # the tiles under a compound's breadcrumb are the compound's
+        st.caption("以下数字为该小区期内的工单（不是整个街道的）")
+        common.headline_tiles(f.area(street, community, int(card["id"])))
+    else:
+        common.headline_tiles(f)
+        progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
+                                      "committee_rate", "hazards_late"))
     layer_options: dict[str, dict[str, Any]] = {"street_areas": {"measure": None},
                                                 "communities": {"selected": home},
                                                 "compounds": {"selected": compound}}
