@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 
 from briefing import build, sections, word
 from briefing.model import Table
-from geo import periods
-from layers import accountability, casework, stats
+from geo import measures, periods
+from layers import accountability, casework, progress, stats
 from layers.filters import Filters
 from tests.conftest import AS_OF, app_test, scalar
 
@@ -120,6 +120,35 @@ def test_every_figure_is_the_dashboards(made: tuple[bytes, Filters], demo: Engin
         'reopened') OR closed_at >= :t)""", a=f.params()["f_start"], b=f.params()["f_end"],
                     t=f.params()["f_as_of"])
     assert f"共 {n_city:,} 件" in next(k for k in tables if k.startswith("表9"))
+
+
+def test_sanwu_and_committees_are_the_progress_pages(made: tuple[bytes, Filters],
+                                                    demo: Engine) -> None:
+    """表6 prints the figures of 工作进展 (the compounds' recorded histories), per street
+    office and for the city; its 三无未托管 is the compounds' current state when the
+    quarter runs to the cut-off day."""
+    docx, f = made
+    table = next(v for k, v in _titled(docx).items() if k.startswith("表6"))
+    with demo.connect() as con:
+        by_street = progress.by_street(con, f)
+        total = progress.totals(by_street)
+    assert list(table.columns) == ["街道/镇", *[
+        {p.key: p.label for p in measures.PROGRESS}[k].replace("业委会组建率", "业委会组建率%")
+        for k in progress.MEETING]]
+    city = table.set_index("街道/镇").loc["全市"]
+    labels = {p.key: p.label for p in measures.PROGRESS}
+    for key in progress.MEETING:
+        label = labels[key] + ("%" if key == "committee_rate" else "")
+        assert city[label] == sections.fmt(total[key]), key
+    for _, row in table[table["街道/镇"] != "全市"].iterrows():
+        mine = by_street[by_street["street"] == row["街道/镇"]].iloc[0]
+        assert row[labels["untaken_end"]] == sections.fmt(int(mine["untaken_end"]))
+    assert list(table["街道/镇"])[-1] == "全市"
+    untaken = [int(str(v).replace(",", "")) for v in table[labels["untaken_end"]][:-1]]
+    assert untaken == sorted(untaken, reverse=True)
+    if progress.period_end(f) == measures.today():
+        now = scalar(demo, f"SELECT count(*) FROM compounds x WHERE {measures.sanwu_untaken('x')}")
+        assert city[labels["untaken_end"]] == sections.fmt(now)
 
 
 def test_the_red_and_black_lists_are_the_credit_pages_and_the_exports(
