@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from briefing import maps
 from briefing.model import Block, Figure, Para, Table
-from geo import credit, history, measures, periods
+from geo import credit, history, measures, party, periods
 from geo.credit_model import Period
 from layers import (
     accountability,
@@ -256,6 +256,22 @@ def firm_lists(x: Inputs) -> list[Block]:
                        "propmap export firms 与此一致）；理由与文号为决定所载。")]
 
 
+#: The party-building coverage columns the briefing prints (the page shows every column).
+PARTY_COLUMNS = ("街道/镇", "业委会数", "已建党组织的业委会", "业委会党组织覆盖率%",
+                 "服务本区的物业企业", "已建党组织的企业", "企业党组织覆盖率%")
+
+
+def party_section(x: Inputs) -> list[Block]:
+    """Party and mass organisations of owners' committees and firms (红色物业, 党建引领): the
+    summary and the table per street office of 覆盖缺口与党建 (:func:`geo.party.report`)."""
+    rep = party.report(x.con)
+    streets = rep["streets"]
+    table = streets[[c for c in PARTY_COLUMNS if c in streets.columns]]
+    return [*(Para(line) for line in rep["lines"]),
+            Table(table, "表12 党组织与群团组织覆盖（按街道/镇）",
+                  note="；".join(party.DEFINITIONS) + "。与“覆盖缺口与党建”页一致。")]
+
+
 def definitions(x: Inputs) -> list[Block]:
     lines = [f"时段：{x.f.period.text()}；数据截止日 {x.f.as_of:%Y-%m-%d}，"
              "超期、逾期办结均按此日判断，与看板一致。",
@@ -289,6 +305,7 @@ SECTIONS: list[SectionSpec] = [
     SectionSpec("city_cases", "市级复杂案件", city_case_section),
     SectionSpec("typical", "典型案例", typical_section),
     SectionSpec("firms", "物业服务企业红黑榜", firm_lists),
+    SectionSpec("party", "党建引领：党组织与群团组织覆盖", party_section),
     SectionSpec("definitions", "口径说明", definitions),
 ]
 

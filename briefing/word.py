@@ -32,7 +32,8 @@ from briefing.sections import fmt
 BODY_FONT = "Noto Serif CJK SC"
 HEADING_FONT = "Noto Sans CJK SC"
 #: Section numbers of the document.
-NUMERALS = "一二三四五六七八九十"
+NUMERALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三",
+            "十四", "十五")
 #: The zip entries' time stamp (the earliest a zip can hold): no clock in the file.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from briefing import build, sections, word
 from briefing.model import Table
-from geo import measures, periods
+from geo import measures, party, periods
 from layers import accountability, casework, progress, stats
 from layers.filters import Filters
 from tests.conftest import AS_OF, app_test, scalar
@@ -149,6 +149,25 @@ def test_sanwu_and_committees_are_the_progress_pages(made: tuple[bytes, Filters]
     if progress.period_end(f) == measures.today():
         now = scalar(demo, f"SELECT count(*) FROM compounds x WHERE {measures.sanwu_untaken('x')}")
         assert city[labels["untaken_end"]] == sections.fmt(now)
+
+
+def test_party_building_is_the_coverage_pages(made: tuple[bytes, Filters],
+                                              demo: Engine) -> None:
+    """The party-building section prints 覆盖缺口与党建's figures, recounted here in SQL."""
+    docx, _f = made
+    table = next(v for k, v in _titled(docx).items() if k.startswith("表12"))
+    d = Document(io.BytesIO(docx))
+    text = "\n".join(p.text for p in d.paragraphs)
+    with demo.connect() as con:
+        rep = party.report(con)
+    for line in rep["lines"]:
+        assert line in text
+    page = rep["streets"].set_index("街道/镇")
+    for _, row in table.iterrows():
+        for col in sections.PARTY_COLUMNS[1:]:
+            assert row[col] == sections.fmt(page.loc[row["街道/镇"], col]), (row["街道/镇"], col)
+    assert rep["city"]["committees"] == sum(
+        int(str(v).replace(",", "")) for v in table["业委会数"])
 
 
 def test_the_red_and_black_lists_are_the_credit_pages_and_the_exports(
