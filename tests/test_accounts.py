@@ -230,6 +230,34 @@ def test_sessions_end_when_idle_and_at_logout(app: Engine, demo: Engine, person:
     assert scalar(demo, "SELECT count(*) FROM sessions WHERE token_hash = :t", t=token) == 0
 
 
+def test_an_identity_providers_subject_logs_in_its_account_only(app: Engine,
+                                                                 demo: Engine) -> None:
+    """OIDC (``PROPMAP_AUTH_MODE=oidc``): after the identity provider vouched for a subject,
+    the database opens a session for the account bound to it, with that account's scope,
+    and nothing for an unknown or disabled subject. (The provider itself is not here.)"""
+    street = _street(demo)
+    name, subject = f"t-oidc-{time.monotonic_ns()}", f"sub-{time.monotonic_ns()}"
+    with demo.begin() as con:
+        auth.add_user(con, name, "street", streets=(street,), by="tests", oidc_subject=subject)
+    token = auth.new_session_token()
+    with app.begin() as con:
+        ok = auth.login_oidc(con, subject, "pytest", token)
+    assert ok.status == "ok" and ok.account is not None
+    assert ok.account.name == name and ok.account.scope.kind == "street"
+    assert ok.account.scope.streets == (street,) and not ok.account.must_change
+    with app.begin() as con:
+        assert auth.resume(con, token).status == "ok"
+    with app.begin() as con:
+        assert auth.login_oidc(con, "sub-nobody", "pytest").status == "bad"
+        assert auth.login_oidc(con, "", "pytest").status == "bad"
+    with demo.begin() as con:
+        auth.set_disabled(con, name, True)
+    with app.begin() as con:
+        assert auth.login_oidc(con, subject, "pytest").status == "bad"
+    assert _audit(demo, name)[0] == "login"
+    assert "login_failed" in _audit(demo, "sub-nobody")
+
+
 # --- the operator's command line ------------------------------------------------------------
 
 def test_user_commands(demo: Engine, monkeypatch: pytest.MonkeyPatch, app: Engine) -> None:
