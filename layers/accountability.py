@@ -57,6 +57,7 @@ RANK_KEYS: dict[str, RankKey] = {k.key: k for k in (
     RankKey("reopen_rate", "重新办理率", "%"),
     RankKey("unsatisfied", "不满意件数", "件"),
     RankKey("unsatisfied_rate", "不满意率", "%"),
+    RankKey("repeat_rate", "办结后再诉率", "%"),
     RankKey("median_limit_used", "时限用时比中位数", "%"),
     RankKey("pending", "待办件数", "件"),
     RankKey("received", "受理件数", "件"),
@@ -165,15 +166,17 @@ HEADERS = {
     "received": "受理", "pending": "待办", "overdue": "超期", "overdue_rate": "超期率%",
     "closed_late": "逾期办结", "closed_late_rate": "逾期办结率%", "reopened": "重新办理",
     "reopen_rate": "重新办理率%", "unsatisfied": "不满意", "unsatisfied_rate": "不满意率%",
-    "closure_rate": "办结率%", "per_1000": "每千户诉求",
+    "closure_rate": "办结率%", "repeat_rate": "办结后再诉率%", "per_1000": "每千户诉求",
     "median_days": "办理时长中位数（天）", "median_limit": "办理时限中位数（天）",
     "median_limit_used": "时限用时比中位数%",
 }
+#: The repeat rate (办结后再诉率) stands beside the closure rate, and in the departments'
+#: table (no closure rate there) after the other rates of how cases were handled.
 STREET_COLUMNS = ("received", "pending", "overdue", "overdue_rate", "closed_late", "reopened",
-                  "unsatisfied", "closure_rate", "per_1000")
+                  "unsatisfied", "closure_rate", "repeat_rate", "per_1000")
 DEPARTMENT_COLUMNS = ("received", "pending", "overdue", "overdue_rate", "closed_late",
                       "closed_late_rate", "reopened", "unsatisfied", "unsatisfied_rate",
-                      "median_days", "median_limit", "median_limit_used")
+                      "repeat_rate", "median_days", "median_limit", "median_limit_used")
 #: Comparisons shown beside a ranking: suffix of the merged column → Chinese.
 CHANGE_KINDS = {"prev": "环比", "yoy": "同比"}
 

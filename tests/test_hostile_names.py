@@ -75,6 +75,7 @@ def _browser() -> Iterator[object]:
 
 def _hover_shapes(pg, limit: int = 40) -> int:  # type: ignore[no-untyped-def]
     """Hover over up to ``limit`` visible shapes of the map, so their tooltips are built."""
+    pg.locator(MAP_FRAME).first.scroll_into_view_if_needed()  # the mouse moves in the window
     box = pg.locator(MAP_FRAME).first.bounding_box()
     frame = next(f for f in pg.frames if f.query_selector("path.leaflet-interactive"))
     points = frame.evaluate(f"""() => [...document.querySelectorAll('path.leaflet-interactive')]
@@ -95,6 +96,7 @@ HEXAGON_JS = """() => { const l = Object.values(window.map._layers).find(l => l.
 
 def _hexagon_tooltip(pg) -> str:  # type: ignore[no-untyped-def]
     """Hover over a hot-spot hexagon holding a hostile compound name; its tooltip's text."""
+    pg.locator(MAP_FRAME).first.scroll_into_view_if_needed()  # the mouse moves in the window
     box = pg.locator(MAP_FRAME).first.bounding_box()
     frame = next(f for f in pg.frames if f.query_selector("path.leaflet-interactive"))
     point = frame.evaluate(HEXAGON_JS)

@@ -137,12 +137,13 @@ def main() -> None:
         return
 
     if card:  # the tiles under a compound's breadcrumb are the compound's
-        st.caption("以下数字为该小区期内的工单（不是整个街道的）")
+        st.caption("以下工单数字为该小区期内的工单（不是整个街道的）")
         common.headline_tiles(f.area(street, community, int(card["id"])))
+        st.caption("所选街道（社区）的工作进展（时段内）：在小区卡片上记录的事项立即计入")
     else:
         common.headline_tiles(f)
-        progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
-                                      "committee_rate", "hazards_late"))
+    progress_tiles.tiles(f, keys=("sanwu_start", "taken_over", "untaken_end", "custody_end",
+                                  "committee_rate", "hazards_late"))
     layer_options: dict[str, dict[str, Any]] = {"street_areas": {"measure": None},
                                                 "communities": {"selected": home},
                                                 "compounds": {"selected": compound}}
