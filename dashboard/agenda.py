@@ -157,7 +157,7 @@ def sanwu(f: Filters, kind: str) -> None:
     with right:
         table = data.sanwu_progress(data.ctx(), f)
         shown = pd.concat([table.tail(1), table.head(len(table) - 1).head(9)]).drop(
-            columns=["应建业委会", "应建未建"])
+            columns=["期内脱离三无", "应建业委会", "已建业委会", "应建未建"])
         st.markdown(meeting.html_table(shown, cls="pm-first-total"), unsafe_allow_html=True)
         st.caption(f"{common.period_text(f)}，依据各小区的管理记录（托管、业委会成立与换届）；"
                    "按三无未托管排序，定义见“工作进展”页。")
