@@ -395,7 +395,6 @@ def hazard_summary(c: Context, f: Filters) -> pd.DataFrame:
         return stats.hazard_summary(con, f)
 
 
-
 @_cached
 def top_compounds(c: Context, f: Filters) -> pd.DataFrame:
     with connect(c) as con:

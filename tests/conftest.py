@@ -165,7 +165,6 @@ def big_demo() -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def big_accounts(big_demo: Engine) -> dict[str, str]:
     """One account per kind on :func:`big_demo` (password :data:`TEST_PASSWORD`)."""
-    from geo import auth
 
     with big_demo.begin() as con:
         street = con.execute(sa.text(
@@ -174,15 +173,7 @@ def big_accounts(big_demo: Engine) -> dict[str, str]:
         community = con.execute(sa.text(
             "SELECT community_id FROM compounds WHERE street_code = :s GROUP BY 1 "
             "ORDER BY count(*) DESC, 1 LIMIT 1"), {"s": street}).scalar()
-        scopes: dict[str, dict[str, object]] = {
-            "street": {"streets": (street,)}, "community": {"community": community},
-            "dept": {"dept": "fire"}}
-        names = {}
-        for kind in ("leader", "housing", "street", "community", "dept", "viewer", "admin"):
-            names[kind] = f"t-{kind}"
-            auth.add_user(con, f"t-{kind}", kind, password=TEST_PASSWORD, must_change=False,
-                          by="tests", **scopes.get(kind, {}))  # type: ignore[arg-type]
-    return names
+        return _test_accounts(con, str(street), community)
 
 
 @pytest.fixture(scope="session")
@@ -190,6 +181,22 @@ def big_server(big_demo: Engine) -> Iterator[str]:
     """The real dashboard on :func:`big_demo`, for browser tests of the credit pages."""
     with _dashboard(big_demo, "streamlit-big.log") as base:
         yield base
+
+
+def _test_accounts(con: sa.Connection, street: str, community: object) -> dict[str, str]:
+    """One ``t-<kind>`` account per kind (password :data:`TEST_PASSWORD`); the street and
+    community accounts cover ``street`` and ``community``. Returns kind → login name."""
+    from geo import auth
+
+    scopes: dict[str, dict[str, object]] = {
+        "street": {"streets": (street,)}, "community": {"community": community},
+        "dept": {"dept": "fire"}}
+    names = {}
+    for kind in ("leader", "housing", "street", "community", "dept", "viewer", "admin"):
+        names[kind] = f"t-{kind}"
+        auth.add_user(con, f"t-{kind}", kind, password=TEST_PASSWORD, must_change=False,
+                      by="tests", **scopes.get(kind, {}))  # type: ignore[arg-type]
+    return names
 
 
 #: The password of every test account (strong enough for the password rules).
@@ -206,7 +213,6 @@ def accounts(demo: Engine) -> dict[str, str]:
     Returns kind → login name. Street and community accounts cover the street office
     with the most 三无 compounds and its busiest community.
     """
-    from geo import auth
 
     with demo.begin() as con:
         street = con.execute(sa.text(
@@ -216,15 +222,24 @@ def accounts(demo: Engine) -> dict[str, str]:
             "SELECT community_id FROM cases WHERE street_code = :s GROUP BY 1 "
             "ORDER BY count(*) DESC, 1 LIMIT 1"), {"s": street}).scalar()
         con.execute(sa.text("DELETE FROM accounts WHERE name LIKE 't-%'"))
-        scopes: dict[str, dict[str, object]] = {
-            "street": {"streets": (street,)}, "community": {"community": community},
-            "dept": {"dept": "fire"}}
-        names = {}
-        for kind in ("leader", "housing", "street", "community", "dept", "viewer", "admin"):
-            names[kind] = f"t-{kind}"
-            auth.add_user(con, f"t-{kind}", kind, password=TEST_PASSWORD, must_change=False,
-                          by="tests", **scopes.get(kind, {}))  # type: ignore[arg-type]
-    return names
+        return _test_accounts(con, str(street), community)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium (never Playwright's download), for one test module.
+
+    Module-scoped: Playwright's sync API cannot run twice at once in a thread, and some
+    modules start their own for a page with its own server.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.harness import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 def scalar(engine: Engine, sql: str, **params: object) -> Any:

@@ -18,22 +18,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from dashboard import harness
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
+from dashboard.harness import MAP_FRAME, block_outside, wait_for_map
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 45_000
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

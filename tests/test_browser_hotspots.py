@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy.engine import Engine
 
 from dashboard import harness
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside, wait_for_map
+from dashboard.harness import block_outside, wait_for_map
 from geo import measures
 from layers import hotspot_stats
 from layers.analysis import emerging, gistar
@@ -41,15 +40,6 @@ FEATURES_JS = """() => Object.values(window.map._layers)
     .filter(l => l.feature && l.feature.properties)
     .map(l => l.feature.properties)"""
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser: Any, server: str, name: str) -> tuple[Any, Any, list[str]]:

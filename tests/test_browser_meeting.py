@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from dashboard import harness
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, MAP_FRAME, block_outside, wait_for_map
+from dashboard.harness import MAP_FRAME, block_outside, wait_for_map
 from geo import periods
 from layers import accountability, compare, stats
 from layers.filters import Filters
@@ -31,15 +31,6 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 45_000
 QUARTER = Filters(start=periods.quarter_start(AS_OF), end=AS_OF, as_of=AS_OF)
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager

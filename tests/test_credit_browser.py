@@ -16,12 +16,11 @@ from dashboard.harness import MAP_FRAME, block_outside, wait_for_map
 from layers import style
 from tests.conftest import TEST_PASSWORD
 from tests.test_browser import TIMEOUT_MS, screenshot_on_failure
-from tests.test_browser import browser as chromium  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_firm_profile_in_the_browser(chromium, big_server: str, big_demo: Engine,  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_firm_profile_in_the_browser(browser, big_server: str, big_demo: Engine,  # type: ignore[no-untyped-def]
                                        big_accounts: dict[str, str]) -> None:
     from geo import credit
 
@@ -33,7 +32,7 @@ def test_a_firm_profile_in_the_browser(chromium, big_server: str, big_demo: Engi
         name = ev.subjects[sid].name
         n = con.execute(sa.text("SELECT count(*) FROM compounds WHERE firm_id = :i"),
                         {"i": sid}).scalar()
-    context = chromium.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     blocked = block_outside(pg, big_server)

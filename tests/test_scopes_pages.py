@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboard import harness
-from dashboard.harness import CHROMIUM, CHROMIUM_ARGS, block_outside
+from dashboard.harness import block_outside
 from geo import measures
 from tests.conftest import AS_OF, TEST_PASSWORD, app_test, scalar
 from tests.test_browser import TIMEOUT_MS, screenshot_on_failure
@@ -123,15 +122,6 @@ def test_the_meeting_screen_has_no_downloads(demo: Engine,
 
 
 # --- in the browser, logged in through the form ----------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser
