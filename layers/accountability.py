@@ -65,18 +65,27 @@ RANK_KEYS: dict[str, RankKey] = {k.key: k for k in (
 #: Keys that exist for departments only (medians need the cases, streets use shared counts).
 DEPARTMENT_ONLY = ("median_limit_used",)
 
+#: A case once for its lead department and once for each co-handling department (never
+#: twice for one department): two scans appended, not a lateral join per case.
+_ROLES_OF_CASES = """
+    SELECT c.lead_dept::text AS dept, 'lead' AS role, {cols} FROM cases c WHERE {where}
+    UNION ALL
+    SELECT d::text, 'co', {cols} FROM cases c CROSS JOIN unnest(c.co_depts) d
+    WHERE {where} AND d <> c.lead_dept
+"""
+#: The columns the medians read (``geo.measures.MEDIANS``): narrow rows to sort.
+_MEDIAN_COLUMNS = "c.status, c.received_at, c.due_at, c.closed_at"
+
 DEPARTMENTS_SQL = f"""
-WITH k AS (
-    SELECT r.dept, r.role,
-           {measures.counts_sql("c", COUNTS)},
-           {measures.medians_sql("c")}
-    FROM cases c
-    CROSS JOIN LATERAL (
-        SELECT c.lead_dept::text AS dept, 'lead' AS role
-        UNION ALL
-        SELECT d::text, 'co' FROM unnest(c.co_depts) d WHERE d <> c.lead_dept
-    ) r
-    WHERE {{where}}
+WITH k AS (  -- the counts: one hash aggregate, nothing sorted
+    SELECT c.dept, c.role, {measures.counts_sql("c", COUNTS)}
+    FROM ({_ROLES_OF_CASES.format(cols="c.*", where="{where}")}) c
+    GROUP BY 1, 2
+), m AS (  -- the medians sort only the handled cases' times (the others are NULL in them)
+    SELECT c.dept, c.role, {measures.medians_sql("c")}
+    FROM ({_ROLES_OF_CASES.format(
+        cols=_MEDIAN_COLUMNS,
+        where="{where} AND c.closed_at IS NOT NULL AND c.closed_at < :f_as_of")}) c
     GROUP BY 1, 2
 ), named AS (  -- every department the list names, so a department without cases shows 0
     SELECT lead_dept::text AS dept, 'lead' AS role FROM categories
@@ -85,9 +94,10 @@ WITH k AS (
 )
 SELECT n.dept, n.role, d.name,
        {", ".join(f"coalesce(k.{m}, 0) AS {m}" for m in COUNTS)},
-       {", ".join(f"k.{m.key}" for m in measures.MEDIANS)}
+       {", ".join(f"m.{md.key}" for md in measures.MEDIANS)}
 FROM named n JOIN departments d ON d.code = n.dept
 LEFT JOIN k ON k.dept = n.dept AND k.role = n.role
+LEFT JOIN m ON m.dept = n.dept AND m.role = n.role
 ORDER BY n.role, n.dept
 """
 
