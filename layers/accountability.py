@@ -17,6 +17,7 @@ denominator reach the minimum of ``data/meeting/rules.toml``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -73,18 +74,27 @@ _ROLES_OF_CASES = """
     SELECT d::text, 'co', {cols} FROM cases c CROSS JOIN unnest(c.co_depts) d
     WHERE {where} AND d <> c.lead_dept
 """
-#: The columns the medians read (``geo.measures.MEDIANS``): narrow rows to sort.
-_MEDIAN_COLUMNS = "c.status, c.received_at, c.due_at, c.closed_at"
+
+
+def _columns(sql: str) -> str:
+    """The case columns ``sql`` reads (``c.<name>``), as a select list. Never ``c.*``: the
+    meeting screen's role may not read the cases' text and address columns, and narrow
+    rows are cheaper to aggregate and sort."""
+    return ", ".join(f"c.{name}" for name in sorted(set(re.findall(r"\bc\.([a-z_]+)", sql))))
+
+
+_COUNTS_SQL = measures.counts_sql("c", COUNTS)
+_MEDIANS_SQL = measures.medians_sql("c")
 
 DEPARTMENTS_SQL = f"""
 WITH k AS (  -- the counts: one hash aggregate, nothing sorted
-    SELECT c.dept, c.role, {measures.counts_sql("c", COUNTS)}
-    FROM ({_ROLES_OF_CASES.format(cols="c.*", where="{where}")}) c
+    SELECT c.dept, c.role, {_COUNTS_SQL}
+    FROM ({_ROLES_OF_CASES.format(cols=_columns(_COUNTS_SQL), where="{where}")}) c
     GROUP BY 1, 2
 ), m AS (  -- the medians sort only the handled cases' times (the others are NULL in them)
-    SELECT c.dept, c.role, {measures.medians_sql("c")}
+    SELECT c.dept, c.role, {_MEDIANS_SQL}
     FROM ({_ROLES_OF_CASES.format(
-        cols=_MEDIAN_COLUMNS,
+        cols=_columns(_MEDIANS_SQL),
         where="{where} AND c.closed_at IS NOT NULL AND c.closed_at < :f_as_of")}) c
     GROUP BY 1, 2
 ), named AS (  -- every department the list names, so a department without cases shows 0
