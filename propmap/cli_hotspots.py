@@ -8,9 +8,13 @@ from pathlib import Path
 import click
 
 from geo._errors import PropmapError
+from propmap._command import engine as _engine
+from propmap._command import say as _say
+from propmap._command import user_errors as _user_errors
 
 
 @click.command("hotspots")
+@_user_errors
 @click.option("--theme", type=click.Choice(["fire", "elevator", "security", "all"]),
               required=True, help="主题：消防、电梯、治安与噪声、全部诉求")
 @click.option("--street", default=None,
@@ -30,8 +34,6 @@ def hotspots(theme: str, street: str | None, start: str | None, end: str | None,
              distinct: bool, per_households: bool, step: str | None, output: Path,
              inspection: Path | None) -> None:
     """Gi* hot/cold spots and emerging patterns per H3 cell, one row per cell."""
-    from propmap.cli import _engine, _say
-
     if output.suffix.lower() not in (".gpkg", ".xlsx"):
         raise click.UsageError("输出文件须为 .gpkg 或 .xlsx，请改用其中一种扩展名。")
     from geo import measures
@@ -42,9 +44,8 @@ def hotspots(theme: str, street: str | None, start: str | None, end: str | None,
         day_to = dt.date.fromisoformat(end) if end else None
     except ValueError as exc:
         raise click.UsageError("日期格式应为 YYYY-MM-DD，例如 2026-06-30。") from exc
-    engine = _engine()
     try:
-        with engine.connect() as con:
+        with _engine().connect() as con:
             f = hs.period_of(measures.cutoff_day(con), day_from, day_to).with_(street=street)
             if f.start > f.end:
                 raise click.UsageError("起始日期晚于结束日期，请检查 --from 与 --to。")
@@ -58,7 +59,5 @@ def hotspots(theme: str, street: str | None, start: str | None, end: str | None,
                 inspection.write_bytes(hs.inspection_xlsx(con, f, theme))
     except ValueError as exc:
         raise PropmapError(str(exc)) from exc
-    finally:
-        engine.dispose()
     hot = int((df["bin"] > 0).sum())
     _say(f"已写出 {n:,} 个六边形到 {output}（显著热点 {hot} 个）")
