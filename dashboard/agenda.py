@@ -46,12 +46,6 @@ class Step:
     """Draws the item for the filters and the comparison chosen (``prev`` or ``yoy``)."""
 
 
-def _map(m: Any, legend: str, key: str) -> None:
-    left, right = st.columns([0.66, 0.34])
-    with left:
-        common.map_widget(m, key=key, height=MAP_HEIGHT)
-    with right:
-        st.markdown(f'<div class="pm-big-legend">{legend}</div>', unsafe_allow_html=True)
 
 
 def _measure(key: str) -> str:

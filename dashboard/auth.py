@@ -27,7 +27,7 @@ import streamlit.components.v1 as components
 from dashboard import data
 from geo import auth, settings
 from geo.auth import Account, AuthError
-from geo.scope import KIND_LABELS, Scope
+from geo.scope import KIND_LABELS
 
 _ACCOUNT = "account"
 _TOKEN = "_session_token"
@@ -251,11 +251,6 @@ def sidebar(acc: Account) -> None:
         st.rerun()
 
 
-def scope_of() -> Scope:
-    acc = current()
-    if acc is None:
-        raise RuntimeError("not logged in")
-    return acc.scope
 
 
 def download_button(label: str, payload: bytes | Callable[[], bytes], file_name: str, *,

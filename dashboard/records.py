@@ -40,8 +40,7 @@ def writing() -> Iterator[sa.Connection]:
     acc = auth.current()
     if acc is None:
         raise RuntimeError("not logged in")
-    with data.engine(data.ctx().db_url).begin() as con:
-        acc.scope.apply(con)
+    with data.writing(data.ctx(), acc.scope) as con:
         yield con
 
 
@@ -52,7 +51,8 @@ def flash() -> None:
         st.success(msg)
 
 
-def _done(message: str) -> None:
+def done(message: str) -> None:
+    """Remember ``message`` for :func:`flash` and rerun, so the page shows the write's effect."""
     st.session_state[_FLASH] = message
     st.rerun()
 
@@ -115,7 +115,7 @@ def compound_form(card: dict[str, Any]) -> None:
             if why:
                 st.error(f"未记录：{why}")
             else:
-                _done(f"已记录：{card['name']} {COMPOUND_EVENT_KINDS[ev]}"
+                done(f"已记录：{card['name']} {COMPOUND_EVENT_KINDS[ev]}"
                       f"（{on:%Y-%m-%d}）。地图与各项数字已更新。")
 
 
@@ -184,7 +184,7 @@ def hazard_form(hazards: pd.DataFrame, *, key: str) -> None:
             if why:
                 st.error(f"未记录：{why}")
             else:
-                _done(f"已记录：隐患 #{hid} {HAZARD_STATUSES[step]}（{on:%Y-%m-%d}）。")
+                done(f"已记录：隐患 #{hid} {HAZARD_STATUSES[step]}（{on:%Y-%m-%d}）。")
 
 
 def worklist_upload(street: str) -> None:
@@ -215,7 +215,7 @@ def worklist_upload(street: str) -> None:
                 st.error(f"未记录：{exc}")
                 return
         st.session_state[f"wl-result-{street}"] = res
-        _done(res.summary_zh().splitlines()[0])
+        done(res.summary_zh().splitlines()[0])
     last = st.session_state.get(f"wl-result-{street}")
     if isinstance(last, wl.WorklistResult):
         st.markdown(f"**上次上传的逐行结果**（{last.file}）")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, common, data
+from dashboard import auth, common, data, records
 from dashboard import map as pmap
 from etl.intake import party as party_import
 from geo import coverage, party, sheets
@@ -26,9 +26,7 @@ EDITORS = {"housing": ("firm", "committee"), "street": ("committee",),
 @common.guarded
 def main() -> None:
     common.setup("覆盖缺口与党建")
-    done = st.session_state.pop("_coverage_done", None)
-    if done:
-        st.success(done)
+    records.flash()
     f0 = common.filters()
     c = data.ctx()
     with st.columns([1, 3])[0]:
@@ -155,9 +153,8 @@ def _edit(kinds: tuple[str, ...]) -> None:
         except common.WRITE_ERRORS as exc:
             st.error(common.write_error(exc))
             return
-        st.session_state["_coverage_done"] = (f"已登记：{names[sid]}。" if new else
-                                              f"{names[sid]} 的登记内容没有变化，未新增记录。")
-        st.rerun()
+        records.done(f"已登记：{names[sid]}。" if new else
+                     f"{names[sid]} 的登记内容没有变化，未新增记录。")
 
 
 def _import(kinds: tuple[str, ...]) -> None:
@@ -184,10 +181,9 @@ def _import(kinds: tuple[str, ...]) -> None:
             except common.WRITE_ERRORS as exc:
                 st.error(common.write_error(exc))
                 return
-        st.session_state["_coverage_done"] = result.summary()
         if result.refused:
             st.session_state["_party_refused"] = result.refused_table()
-        st.rerun()
+        records.done(result.summary())
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from dashboard import auth, common, data
+from dashboard import auth, common, data, records
 from geo import credit, measures, sheets
 from geo.credit_model import LIST_STATUSES, SUBJECTS, Period, explain
 
@@ -35,11 +35,6 @@ def _account() -> auth.Account:
     return acc
 
 
-def _done(message: str) -> None:
-    st.session_state["_credit_done"] = message
-    st.rerun()
-
-
 def _save(write: Callable[[sa.Connection], object], message: str) -> None:
     """Run ``write`` in the account's own transaction; say what was saved, or why not."""
     try:
@@ -48,16 +43,14 @@ def _save(write: Callable[[sa.Connection], object], message: str) -> None:
     except common.WRITE_ERRORS as exc:
         st.error(common.write_error(exc))
         return
-    _done(message)
+    records.done(message)
 
 
 @common.guarded
 def main() -> None:
     common.setup("信用评价与红黑榜")
     c = data.ctx()
-    done = st.session_state.pop("_credit_done", None)
-    if done:
-        st.success(done)
+    records.flash()
     top = st.columns([2, 2, 3])
     with top[0]:
         subject = st.radio("评价对象", list(SUBJECTS), format_func=lambda k: SUBJECTS[k],
