@@ -338,21 +338,29 @@ def flags(model: Model, ev: Evaluation) -> dict[int, list[str]]:
 
 # --- evaluation ------------------------------------------------------------------------------
 
-def current_status(con: sa.Connection, subject: str,
-                   period: Period | None = None) -> dict[int, dict[str, Any]]:
-    """The latest list decision per subject (status, date, reason, document, basis, period).
+def _latest(subject: str) -> str:
+    """SQL: each ``subject``'s latest list decision that stands (:data:`_DECIDED_BY`); of
+    ``:sid`` only when it is not NULL. :func:`current_status` and :func:`lists` read it."""
+    col = SUBJECT_COLUMN[subject]
+    return f"""
+        SELECT DISTINCT ON ({col}) {col} AS subject_id, status, decided_on, reason, doc_no,
+               basis, period, recorded_by
+        FROM credit_list_changes WHERE subject = :s AND {_DECIDED_BY}
+          AND (CAST(:sid AS integer) IS NULL OR {col} = :sid)
+        ORDER BY {col}, decided_on DESC, id DESC"""
+
+
+def current_status(con: sa.Connection, subject: str, period: Period | None = None,
+                   subject_id: int | None = None) -> dict[int, dict[str, Any]]:
+    """The latest list decision per subject (status, date, reason, document, basis, period);
+    of ``subject_id`` only, when given.
 
     With ``period``, the lists as they stood when that quarter was decided: decisions on it
     or an earlier quarter, and decisions of the bureau's own taken before the next quarter
     ended.
     """
-    col = SUBJECT_COLUMN[subject]
-    rows = con.execute(sa.text(f"""
-        SELECT DISTINCT ON ({col}) {col} AS subject_id, status, decided_on, reason, doc_no,
-               basis, period, recorded_by
-        FROM credit_list_changes WHERE subject = :s AND {_DECIDED_BY}
-        ORDER BY {col}, decided_on DESC, id DESC
-    """), {"s": subject, **_decided_by(period)}).mappings().all()
+    rows = con.execute(sa.text(_latest(subject)),
+                       {"s": subject, "sid": subject_id, **_decided_by(period)}).mappings().all()
     return {int(r["subject_id"]): dict(r) for r in rows}
 
 
@@ -444,20 +452,14 @@ def lists(con: sa.Connection, subject: str = "firm",
     :func:`current_status` gives for it, which :func:`evaluate` shows for the quarter): what
     the joint meeting's briefing of the quarter prints.
     """
-    col = SUBJECT_COLUMN[subject]
     name = ("(SELECT name FROM property_firms WHERE id = d.subject_id)" if subject == "firm"
             else "(SELECT name || '业主委员会' FROM compounds WHERE id = d.subject_id)")
     df = pd.DataFrame(con.execute(sa.text(f"""
-        WITH d AS (
-            SELECT DISTINCT ON ({col}) {col} AS subject_id, status, decided_on, reason, doc_no,
-                   basis
-            FROM credit_list_changes WHERE subject = :s AND {_DECIDED_BY}
-            ORDER BY {col}, decided_on DESC, id DESC
-        )
+        WITH d AS ({_latest(subject)})
         SELECT d.subject_id, {name} AS name, d.status, d.decided_on, d.reason, d.doc_no, d.basis
         FROM d WHERE d.status <> 'none'
         ORDER BY d.status = 'black', d.decided_on DESC, d.subject_id
-    """), {"s": subject, **_decided_by(period)}).fetchall(),
+    """), {"s": subject, "sid": None, **_decided_by(period)}).fetchall(),
         columns=["subject_id", "name", "status", "decided_on", "reason", "doc_no", "basis"])
     df["status"] = df["status"].map(LIST_STATUSES)
     df["basis"] = df["basis"].map(BASES)
@@ -634,8 +636,8 @@ def record_list_change(con: sa.Connection, subject: str, subject_id: int, status
     if basis not in BASES or basis == "migration":
         problems.append("依据应为 proposal（采纳建议）、override（改判）或 manual（直接认定）")
     _common(con, subject, subject_id, decided_on, reason, problems, today=today)
-    previous = current_status(con, subject).get(subject_id, {}).get("status", "none") \
-        if subject in SUBJECTS else "none"
+    previous = current_status(con, subject, subject_id=subject_id).get(
+        subject_id, {}).get("status", "none") if subject in SUBJECTS else "none"
     if basis in ("proposal", "override") and (period is None or proposed is None):
         problems.append("采纳或改判须注明对应季度和系统建议")
     if basis == "proposal" and proposed is not None and status != proposed:

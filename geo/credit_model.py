@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from geo import datafiles, measures
+from geo import datafiles, measures, periods
 from geo._errors import PropmapError
 
 #: The subjects a model can rate, with their Chinese names.
@@ -80,7 +80,7 @@ class Period:
     @property
     def end(self) -> dt.date:
         """The quarter's last day."""
-        return self.shift(1).start - dt.timedelta(days=1)
+        return periods.quarter_end(self.start)
 
     def shift(self, n: int) -> Period:
         k = self.year * 4 + self.quarter - 1 + n
@@ -91,11 +91,11 @@ class Period:
         return [self.shift(-i) for i in range(n - 1, -1, -1)]
 
     def __str__(self) -> str:
-        return f"{self.year}Q{self.quarter}"
+        return periods.quarter_name(self.start)
 
     @property
     def label(self) -> str:
-        return f"{self.year}年第{self.quarter}季度"
+        return periods.quarter_label(self.start)
 
 
 # --- the model -------------------------------------------------------------------------------
