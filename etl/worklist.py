@@ -51,6 +51,8 @@ class WorklistResult:
     """One row per data row of the file: :data:`RESULT_HEADERS`."""
     event_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    raw: RawTable | None = field(default=None, repr=False)
+    """The file as read (its cells and row numbers, for the quarantine)."""
 
     def count(self, outcome: str) -> int:
         return int((self.rows["结果"] == OUTCOME_LABELS[outcome]).sum())
@@ -153,7 +155,7 @@ def apply(con: sa.Connection, path: Path, *, account_kind: str | None,
         "action": canon[WORKLIST_ACTIONS["kind"]], "on": canon[WORKLIST_ACTIONS["on_date"]],
         "result": result, "reason": reason,
     }).rename(columns=RESULT_HEADERS)
-    return WorklistResult(Path(path).name, rows, ids, time.perf_counter() - t0)
+    return WorklistResult(Path(path).name, rows, ids, time.perf_counter() - t0, raw)
 
 
 def import_worklist(engine: Engine, path: Path, *,
@@ -170,7 +172,8 @@ def import_worklist(engine: Engine, path: Path, *,
         acc = accounting.ImportResult(file=path.name, kind="worklist", import_id=import_id,
                                       rows_read=len(res.rows), inserted=res.recorded,
                                       unchanged=res.unchanged, quarantined=res.refused)
-        raw, _canon = read(path)
+        raw = res.raw
+        assert raw is not None  # apply() read the file once; its cells go to the quarantine
         refused = (res.rows["结果"] == OUTCOME_LABELS[REFUSED]).to_numpy()
         reasons = np.array([r if x else None for r, x in zip(res.rows["原因"], refused,
                                                                strict=True)], dtype=object)
