@@ -258,11 +258,13 @@ def per_1000(count: int | None, households: int | None) -> float | None:
     return round(1000.0 * (count or 0) / households, 1) if households else None
 
 
+
+
+
 def per_1000_sql(count: str, households: str) -> str:
     """SQL: :func:`per_1000` of two SQL expressions (``NULL`` without households)."""
     return (f"CASE WHEN coalesce({households}, 0) > 0 "
             f"THEN round(1000.0 * coalesce({count}, 0) / {households}, 1) END")
-
 
 def rates(counts: dict[str, Any]) -> dict[str, float | None]:
     """Every :data:`RATES` entry computed from ``counts``."""
@@ -348,8 +350,7 @@ def min_cases(key: str) -> int:
 
     Counts (超期件数 …) need no minimum: 0.
     """
-    den = (RATE_BY_KEY[key].denominator if key in RATE_BY_KEY else
-           MEDIAN_BY_KEY[key].denominator if key in MEDIAN_BY_KEY else None)
+    den = denominator(key)
     if den is None:
         return 0
     return int(meeting_rules()["ranking"]["min_cases"].get(den, 0))

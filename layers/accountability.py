@@ -151,7 +151,7 @@ def streets(con: sa.Connection, f: Filters) -> pd.DataFrame:
         df[m] = df[m].fillna(0).astype("int64")
     df = df.drop(columns=[c for c in df.columns if c.startswith("level_")])
     df["households"] = df["households"].astype("int64")
-    df["per_1000"] = [round(1000.0 * r / h, 1) if h else None
+    df["per_1000"] = [measures.per_1000(r, h)
                       for r, h in zip(df["received"], df["households"], strict=True)]
     return _with_rates(df)
 

@@ -136,12 +136,6 @@ SELECT x.id, x.name, x.street_code, coalesce(x.households, 0) AS households,
        ST_X(p) AS lon, ST_Y(p) AS lat
 FROM compounds x CROSS JOIN LATERAL ST_PointOnSurface(x.geom) p
 """
-_LOOSE_ALL_SQL = """
-SELECT round(ST_X(c.geom) / :g)::bigint AS gx, round(ST_Y(c.geom) / :g)::bigint AS gy,
-       count(*) AS n
-FROM cases c WHERE {where} AND c.compound_id IS NULL AND c.geom IS NOT NULL
-GROUP BY 1, 2
-"""
 _CELL_STREET_SQL = """
 SELECT i, p.street_code FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[]))
      WITH ORDINALITY AS u(lon, lat, i)
@@ -156,7 +150,7 @@ def _build_grid(con: sa.Connection, themes: tuple[str, ...]) -> Grid:
     # every located case of the themes, whenever received: the area does not move with
     # the period, and only the themes' cases (which a department reads whole) mark it
     any_time = Filters(start=dt.date.min, end=dt.date.min, as_of=dt.date.min, themes=themes)
-    loose = grid_counts(con, _LOOSE_ALL_SQL.format(where=any_time.case_where("c", period=False)),
+    loose = grid_counts(con, LOOSE_GRID_SQL.format(where=any_time.case_where("c", period=False)),
                         any_time.params(), GRID_DEG[res])
     seeds: set[str] = set()
     comp_cells = [h3.latlng_to_cell(float(la), float(lo), res)

@@ -144,8 +144,7 @@ def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
                    AS closure_rate,
                CASE WHEN k.received > 0 THEN round(100.0 * k.repeat / k.received, 1) END
                    AS repeat_rate,
-               CASE WHEN h.hh > 0 THEN round(1000.0 * coalesce(k.received, 0) / h.hh, 1) END
-                   AS per_1000
+               {measures.per_1000_sql("k.received", "h.hh")} AS per_1000
         FROM streets s LEFT JOIN k ON k.street_code = s.code
         LEFT JOIN h ON h.street_code = s.code
         ORDER BY overdue DESC, pending DESC, s.code

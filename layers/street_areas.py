@@ -50,8 +50,7 @@ SELECT 'street' AS kind, s.code, s.name, s.kind AS street_kind,
        {", ".join(f"coalesce(k.{m}, 0) AS {m}" for m in COUNTED)},
        coalesce(h.households, 0) AS households, coalesce(h.compounds, 0) AS compounds,
        coalesce(h.sanwu, 0) AS sanwu,
-       CASE WHEN coalesce(h.households, 0) > 0
-            THEN round(1000.0 * coalesce(k.received, 0) / h.households, 1) END AS per_1000,
+       {measures.per_1000_sql("k.received", "h.households")} AS per_1000,
        CASE WHEN coalesce(k.received, 0) > 0
             THEN round(100.0 * k.closed / k.received, 1) END AS closure_rate,
        CASE WHEN coalesce(k.received, 0) > 0
