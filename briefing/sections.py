@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -53,6 +53,17 @@ class Inputs:
     synthetic: bool
     first_day: dt.date | None = None
     """The earliest case's day: comparisons reaching before it are not made."""
+    _memo: dict[tuple[Any, Filters], Any] = field(default_factory=dict, compare=False,
+                                                  repr=False)
+
+    def once(self, fn: Callable[[sa.Connection, Filters], Any], f: Filters) -> Any:
+        """``fn(con, f)``, computed once per document: several sections print the same
+        table (the departments' figures scan the cases; the shared facts are memoised
+        already, this is not)."""
+        key = (fn, f)
+        if key not in self._memo:
+            self._memo[key] = fn(self.con, f)
+        return self._memo[key]
 
     def compared(self, kind: str) -> Filters:
         return self.f.compared(kind)
@@ -123,7 +134,7 @@ def headline(x: Inputs) -> list[Block]:
     prev = stats.headline(x.con, x.compared("prev")) if x.covered("prev") else None
     yoy = stats.headline(x.con, x.compared("yoy")) if x.covered("yoy") else None
     streets = accountability.rank(accountability.streets(x.con, x.f), "overdue")
-    depts = accountability.departments(x.con, x.f)
+    depts = x.once(accountability.departments, x.f)
     lead = accountability.rank(depts[depts["role"] == "lead"], "overdue")
     worst_street = streets.iloc[0] if len(streets) and streets["overdue"].iloc[0] else None
     worst_dept = lead.iloc[0] if len(lead) and lead["overdue"].iloc[0] else None
@@ -175,8 +186,8 @@ def printed_departments(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def department_section(x: Inputs) -> list[Block]:
-    cur = accountability.departments(x.con, x.f)
-    bases = {k: accountability.departments(x.con, x.compared(k)) for k in x.kinds()}
+    cur = x.once(accountability.departments, x.f)
+    bases = {k: x.once(accountability.departments, x.compared(k)) for k in x.kinds()}
     lead = printed_departments(accountability.department_table(cur, bases, "overdue", "lead"))
     co = printed_departments(accountability.department_table(cur, bases, "overdue", "co"))
     return [Table(lead, "表3 牵头部门履职（按超期件数）", note=measures.ranking_rule_text()),

@@ -15,7 +15,6 @@ import io
 import zipfile
 from typing import Any
 
-import pandas as pd
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -311,9 +310,3 @@ def _fixed_zip(data: bytes) -> bytes:
             fixed.external_attr = 0o600 << 16
             dst.writestr(fixed, src.read(info.filename))
     return out.getvalue()
-
-
-def table_frames(b: Briefing) -> list[pd.DataFrame]:
-    """Every table of ``b`` as written (for checks: the document against its data)."""
-    return [blk.df if blk.max_rows is None else blk.df.head(blk.max_rows)
-            for s in b.sections for blk in s.blocks if isinstance(blk, Table)]
