@@ -46,6 +46,7 @@ from geo import auth, committees, credit_counts, measures
 from geo._errors import PropmapError
 from geo.credit_model import (
     LIST_STATUSES,
+    SUBJECT_COLUMN,
     SUBJECTS,
     Event,
     Facts,
@@ -69,7 +70,6 @@ FROM compounds x WHERE x.firm_id IS NOT NULL
 BASES = {"proposal": "采纳系统建议", "override": "改判（不采纳建议）", "manual": "直接认定",
          "migration": "迁移前的登记"}
 #: The column naming the subject in the history tables.
-SUBJECT_COLUMN = {"firm": "firm_id", "committee": "compound_id"}
 
 
 class CreditInputError(PropmapError, ValueError):

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from geo import measures
-from geo.credit_model import Event, Period
+from geo.credit_model import SUBJECT_COLUMN, Event, Period
 
 #: Case measures a score may use (those of the rates, and the received count).
 CASE_KEYS = ("received", "overdue", "closed", "closed_late", "reopened", "rated", "satisfied",
@@ -109,7 +109,7 @@ def households(con: sa.Connection, attribution: str,
 def events(con: sa.Connection, subject: str) -> dict[int, list[Event]]:
     """Every recorded event of ``subject`` (``firm`` or ``committee``) still in force
     (not withdrawn), by subject id."""
-    col = "firm_id" if subject == "firm" else "compound_id"
+    col = SUBJECT_COLUMN[subject]
     rows = con.execute(sa.text(f"""
         SELECT e.id, e.{col} AS subject_id, e.kind, e.occurred_on, e.reason, e.doc_no
         FROM credit_events e

@@ -33,6 +33,8 @@ from geo._errors import PropmapError
 
 #: The subjects a model can rate, with their Chinese names.
 SUBJECTS = {"firm": "物业服务企业", "committee": "业主委员会"}
+#: The column of ``credit_events`` / ``credit_list_changes`` that names a subject of each kind.
+SUBJECT_COLUMN = {"firm": "firm_id", "committee": "compound_id"}
 #: List statuses, with their Chinese names.
 LIST_STATUSES = {"red": "红榜", "black": "黑榜", "none": "未列入"}
 #: Every grade a model may use, best first (the database checks against these).

@@ -79,8 +79,7 @@ def is_closed_by_cutoff(a: str = "c") -> str:
 
 def is_closed_late(a: str = "c") -> str:
     """SQL: 逾期办结: closed by the cut-off, with a known closing time after its due time."""
-    return (f"({is_closed(a)} AND {a}.closed_at IS NOT NULL AND {a}.closed_at > {a}.due_at "
-            f"AND {a}.closed_at < :{CUTOFF})")
+    return f"({_handled(a)} AND {a}.closed_at > {a}.due_at)"
 
 
 def is_closed_time_unknown(a: str = "c") -> str:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from geo import auth, committees
 from geo._errors import PropmapError
+from geo.credit_model import SUBJECT_COLUMN
 from geo.privacy import mask_text
 
 
@@ -234,7 +235,7 @@ def same(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
 
 
 def current(con: sa.Connection, subject: str, subject_id: int) -> dict[str, Any] | None:
-    col = "firm_id" if subject == "firm" else "compound_id"
+    col = SUBJECT_COLUMN[subject]
     row = con.execute(sa.text(f"SELECT * FROM ({CURRENT}) c WHERE subject = :s AND {col} = :i"),
                       {"s": subject, "i": subject_id}).mappings().first()
     return dict(row) if row else None

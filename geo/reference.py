@@ -154,12 +154,14 @@ def department_themes() -> list[dict[str, str]]:
     return _rows("department-themes.csv")
 
 
+@functools.cache
 def record_permissions() -> list[dict[str, str]]:
     """Which kind of account may record which event (``record-permissions.csv``)."""
     return [{k: r[k] for k in ("account_kind", "target", "event_kind")}
             for r in _rows("record-permissions.csv")]
 
 
+@functools.cache
 def governance() -> dict[str, Any]:
     """Thresholds of the progress figures (``governance.toml``)."""
     with open(DATA / "governance.toml", "rb") as f:
