@@ -146,11 +146,6 @@ def write_error(exc: Exception) -> str:
     return message
 
 
-def set_url(**params: str | None) -> None:
-    """Write parameters to the URL (``None`` or ``""`` removes one)."""
-    _set_url(**params)
-
-
 def street_filter(key: str, *, label: str = "街道/镇", everything: str = "全市") -> str | None:
     """A street-office filter for the page (in the URL as ``street``): ``None`` is every street
     the account sees (the whole city for city-wide accounts). A street outside the account's
@@ -166,7 +161,7 @@ def street_filter(key: str, *, label: str = "街道/镇", everything: str = "全
     chosen = st.selectbox(label, options, index=options.index(current),
                           format_func=lambda c: everything if c is None else names[c], key=key)
     if (chosen or None) != (st.query_params.get("street") or None):
-        _set_url(street=chosen)
+        set_url(street=chosen)
     return chosen
 
 
@@ -186,7 +181,7 @@ def filter_text(f: Filters) -> str:
 
 # --- filters ----------------------------------------------------------------
 
-def _url_list(param: str, allowed: Sequence[str]) -> list[str]:
+def url_list(param: str, allowed: Sequence[str]) -> list[str]:
     """The values of a comma-separated URL parameter that are among ``allowed``."""
     return [v for v in (st.query_params.get(param) or "").split(",") if v in allowed]
 
@@ -201,15 +196,20 @@ def _url_dates(as_of: dt.date) -> tuple[dt.date, dt.date]:
     return (start, end) if start <= end <= as_of else (as_of - dt.timedelta(days=89), as_of)
 
 
-def _set_url(**params: str | None) -> None:
-    """Write parameters to the URL, changing only what differs (``None`` or ``""`` removes)."""
+def set_url(**params: str | None) -> bool:
+    """Write parameters to the URL, changing only what differs (``None`` or ``""`` removes);
+    whether anything changed."""
     qp = st.query_params
+    changed = False
     for k, v in params.items():
         if not v:
             if k in qp:
                 del qp[k]
+                changed = True
         elif qp.get(k) != v:
             qp[k] = v
+            changed = True
+    return changed
 
 
 #: The sidebar's widgets, whose values are kept across pages (:func:`_seed`).
@@ -258,9 +258,9 @@ def sidebar_filters() -> Filters:
     # one. Seeding the state instead keeps the choice across pages.
     _seed("f_period", url_value.get(st.query_params.get("period") or "", "近一年"))
     _seed("f_dates", _url_dates(as_of))
-    _seed("f_themes", _url_list("theme", list(CATEGORY_THEMES)))
-    _seed("f_channels", _url_list("channel", list(CHANNELS)))
-    _seed("f_statuses", _url_list("status", list(STATUSES)))
+    _seed("f_themes", url_list("theme", list(CATEGORY_THEMES)))
+    _seed("f_channels", url_list("channel", list(CHANNELS)))
+    _seed("f_statuses", url_list("status", list(STATUSES)))
     period = sb.selectbox("时段", PERIOD_CHOICES, key="f_period",
                           help="本季度、本月：从季初、月初到数据截止日；上季度：上一个完整季度；"
                                "去年同期：本季度的同一段日子往前推一年。")
@@ -279,7 +279,7 @@ def sidebar_filters() -> Filters:
     if themes:
         cats = cats[cats["theme"].isin(themes)]
     names = dict(zip(cats["code"], cats["name"], strict=True))
-    _seed("f_categories", _url_list("category", list(names)))
+    _seed("f_categories", url_list("category", list(names)))
     st.session_state["f_categories"] = [k for k in st.session_state["f_categories"]
                                         if k in names]  # a theme taken away takes its categories
     categories = sb.multiselect("类别", list(names), format_func=lambda k: names[k],
@@ -288,7 +288,7 @@ def sidebar_filters() -> Filters:
                               key="f_channels", placeholder="全部渠道")
     statuses = sb.multiselect("状态", list(STATUSES), format_func=lambda k: STATUSES[k],
                               key="f_statuses", placeholder="全部状态")
-    counted = _url_list("count", list(COUNTS))
+    counted = url_list("count", list(COUNTS))
     count = sb.radio("计数（热力与热点）", list(COUNTS), format_func=lambda k: COUNTS[k],
                      index=list(COUNTS).index(counted[0] if counted else "distinct"),
                      horizontal=True, key="f_count",
@@ -299,7 +299,7 @@ def sidebar_filters() -> Filters:
     _keep()
     categories = [c for c in categories if c in names]
     custom = period == "自定义"
-    _set_url(period=None if period == "近一年" else
+    set_url(period=None if period == "近一年" else
              "custom" if custom else PRESETS.get(period) or str(PERIODS[period]),
              **{"from": f"{start:%Y-%m-%d}" if custom else None,
                 "to": f"{end:%Y-%m-%d}" if custom else None},
@@ -435,9 +435,20 @@ def nav_key(prefix: str) -> str:
     return f"{prefix}-{st.session_state.get('_nav', 0)}"
 
 
+def _navigated() -> None:
+    """Count a navigation, so the maps of the next run are new (:func:`nav_key`)."""
+    st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
+
+
+def go(page: str, **query_params: str) -> None:
+    """Open another page with ``query_params`` (a click on a map that leads elsewhere)."""
+    _navigated()
+    st.switch_page(page, query_params=query_params)
+
+
 def navigate(**params: str | None) -> None:
     """Set the URL's selection (``None`` removes a key) and rerun."""
-    st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
+    _navigated()
     for k, v in params.items():
         if v is None:
             if k in st.query_params:

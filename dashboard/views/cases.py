@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -26,10 +25,6 @@ from layers.html import esc
 
 REOPENED = {"": "全部", "yes": "曾重新办理", "no": "未重新办理"}
 ROLES = {"lead": "牵头", "co": "配合", "any": "牵头或配合"}
-
-
-def _url_list(name: str, allowed: Sequence[str]) -> list[str]:
-    return [v for v in (st.query_params.get(name) or "").split(",") if v in allowed]
 
 
 def _url_int(name: str) -> int | None:
@@ -54,7 +49,7 @@ def query_from_page(names: dict[str, str], streets: dict[str, str]) -> CaseQuery
     """Draw the page's filters (first values from the URL) and return them; the URL follows."""
     c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
     levels = c1.multiselect("层级", list(LEVELS), format_func=lambda k: LEVELS[k],
-                            default=_url_list("level", list(LEVELS)), key="cs_level",
+                            default=common.url_list("level", list(LEVELS)), key="cs_level",
                             placeholder="全部层级")
     with c2:
         d1, d2 = st.columns([3, 2])
@@ -64,7 +59,7 @@ def query_from_page(names: dict[str, str], streets: dict[str, str]) -> CaseQuery
     street = _choice(c3, "街道/镇", {"": "全部街道/镇"} | streets, "street", "cs_street")
     sat_all = {**SATISFACTION, "none": "未评价"}
     sat = c4.multiselect("满意度", list(sat_all), format_func=lambda k: sat_all[k],
-                         default=_url_list("sat", list(sat_all)), key="cs_sat",
+                         default=common.url_list("sat", list(sat_all)), key="cs_sat",
                          placeholder="全部")
     c5, c6, c7 = st.columns([2, 2, 4])
     reopened = _choice(c5, "重新办理", REOPENED, "reopened", "cs_reopened",
@@ -79,7 +74,7 @@ def query_from_page(names: dict[str, str], streets: dict[str, str]) -> CaseQuery
                       street=street or None, satisfaction=tuple(sat),
                       reopened={"yes": True, "no": False}.get(reopened), lateness=late or None,
                       text=text.strip(), page=page)
-    changed = _set(level=",".join(levels), dept=dept, role=role if dept else "",
+    changed = common.set_url(level=",".join(levels), dept=dept, role=role if dept else "",
                    street=street, sat=",".join(sat), reopened=reopened, late=late,
                    q=text.strip())
     if changed:  # another selection: back to the first page, no case open
@@ -88,19 +83,6 @@ def query_from_page(names: dict[str, str], streets: dict[str, str]) -> CaseQuery
                 del st.query_params[k]
         query = dataclasses.replace(query, page=0)
     return query
-
-
-def _set(**params: str) -> bool:
-    """Write the page's filters to the URL; whether any changed."""
-    changed = False
-    for k, v in params.items():
-        if (st.query_params.get(k) or "") != v:
-            changed = True
-            if v:
-                st.query_params[k] = v
-            elif k in st.query_params:
-                del st.query_params[k]
-    return changed
 
 
 def _sees_text() -> bool:

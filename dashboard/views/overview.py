@@ -33,8 +33,7 @@ def city_map(f: Filters) -> None:
     st.caption(meeting.view_period_text(f, view) + "　·　点击地图上的街道/镇进入下钻")
     clicked = common.show_map(m, legend, key=common.nav_key(f"overview-{view}"), height=640)
     if clicked and clicked.get("kind") == "street":
-        st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
-        st.switch_page("views/drilldown.py", query_params={"street": clicked["code"]})
+        common.go("views/drilldown.py", street=clicked["code"])
 
 
 def trend_and_streets(f: Filters) -> None:

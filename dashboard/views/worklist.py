@@ -58,9 +58,7 @@ def main() -> None:
         clicked = common.show_map(m, legend, key=common.nav_key(f"wl-{street}"), height=600,
                                   legend_width=0.32)
         if clicked and clicked.get("kind") == "compound":
-            st.session_state["_nav"] = st.session_state.get("_nav", 0) + 1
-            st.switch_page("views/drilldown.py",
-                           query_params={"street": street, "compound": str(clicked["id"])})
+            common.go("views/drilldown.py", street=street, compound=str(clicked["id"]))
     conflicts = data.register_conflicts(data.ctx())
     mine = conflicts[conflicts["街道"] == names[street]] if len(conflicts) else conflicts
     if len(mine):
