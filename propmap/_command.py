@@ -7,7 +7,9 @@ fail on the cycle).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import getpass
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -67,3 +69,21 @@ def engine(init: bool = True, *, create: bool | None = None) -> Engine:
     if init:
         schema.prepare(eng)
     return eng
+
+
+def operator() -> str:
+    """Who runs the command, for the audit log (``cli:<system user>``)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def date_option(text: str | None, hint: str) -> dt.date | None:
+    """The day an option gives as ``YYYY-MM-DD`` (``None`` when not given), or a clear refusal."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"“{text}”不是 YYYY-MM-DD 格式的日期", param_hint=hint) from None

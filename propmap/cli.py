@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from geo._errors import DemoRefusedError
+from propmap._command import date_option
 from propmap._command import engine as _engine
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
@@ -94,11 +95,7 @@ def demo(seed: int, n_cases: int, as_of: str | None, overwrite: bool) -> None:
     from etl import demo_guard
     from geo import schema
 
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError:
-        raise click.BadParameter(f"“{as_of}”不是 YYYY-MM-DD 格式的日期",
-                                 param_hint="--as-of") from None
+    day = date_option(as_of, "--as-of") or dt.date.today()
     engine = _engine(init=False)
     if not overwrite:  # before migrating: the database may not be ours
         with engine.connect() as con:
@@ -142,7 +139,7 @@ def export_cmd(layer: str, fmt: str | None, output: Path, street: str | None,
     """
     from etl import export
     from geo import auth
-    from propmap.cli_accounts import _operator
+    from propmap._command import operator as _operator
     from propmap.cli_credit import export_firms
 
     fmt = fmt or output.suffix.lstrip(".").lower()
@@ -204,7 +201,7 @@ def briefing_cmd(period: str, output: Path) -> None:
 
     from briefing import build
     from geo import auth
-    from propmap.cli_accounts import _operator
+    from propmap._command import operator as _operator
 
     fmt = build.file_format(output)
     engine = _engine()

@@ -8,23 +8,16 @@ One-time passwords are printed once and must be changed at first login.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 
 import click
 import sqlalchemy as sa
 
+from propmap._command import date_option
 from propmap._command import engine as _engine
+from propmap._command import operator as _operator
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
-
-
-def _operator() -> str:
-    """Who runs the command, for the audit log (``cli:<system user>``)."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _user_group() -> None:
@@ -151,10 +144,7 @@ audit_group: click.Group = click.group("audit")(_audit_group)
 @_user_errors
 def audit_list(who: str | None, since: str | None, limit: int, as_json: bool) -> None:
     """Show the audit log, newest first."""
-    try:
-        day = dt.date.fromisoformat(since) if since else dt.date.today() - dt.timedelta(days=7)
-    except ValueError:
-        raise click.BadParameter("日期格式应为 YYYY-MM-DD", param_hint="--since") from None
+    day = date_option(since, "--since") or dt.date.today() - dt.timedelta(days=7)
     with _engine().connect() as con:
         rows = con.execute(sa.text(
             "SELECT at, account, role, event, detail FROM audit_log "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
 from geo._errors import PropmapError
+from propmap._command import date_option
 from propmap._command import engine as _engine
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
@@ -39,11 +39,7 @@ def hotspots(theme: str, street: str | None, start: str | None, end: str | None,
     from geo import measures
     from layers import hotspot_stats as hs
 
-    try:
-        day_from = dt.date.fromisoformat(start) if start else None
-        day_to = dt.date.fromisoformat(end) if end else None
-    except ValueError as exc:
-        raise click.UsageError("日期格式应为 YYYY-MM-DD，例如 2026-06-30。") from exc
+    day_from, day_to = date_option(start, "--from"), date_option(end, "--to")
     try:
         with _engine().connect() as con:
             f = hs.period_of(measures.cutoff_day(con), day_from, day_to).with_(street=street)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from sqlalchemy.engine import Engine
 
+from propmap._command import date_option
 from propmap._command import engine as _engine
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
@@ -118,11 +118,7 @@ def import_compounds_cmd(path: Path, pairs: tuple[str, ...], as_of: str | None,
     from etl.intake.compounds import HEADERS, import_compounds
     from geo import history
 
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        raise click.BadParameter(f"“{as_of}”不是 YYYY-MM-DD 格式的日期",
-                                 param_hint="--as-of") from None
+    day = date_option(as_of, "--as-of")
     given = _given(pairs, HEADERS)
     with _db() as engine:
         result = import_compounds(engine, path, header_map=given, registered_on=day)
@@ -174,7 +170,7 @@ def import_hazards_cmd(path: Path, theme: str | None, as_json: bool) -> None:
 def import_worklist_cmd(path: Path, as_json: bool) -> None:
     """Record the actions written into a 三无小区清单 (the worklist xlsx) taken out and back."""
     from etl.worklist import import_worklist
-    from propmap.cli_accounts import _operator
+    from propmap._command import operator as _operator
 
     with _db() as engine:
         acc, res = import_worklist(engine, path, recorded_by=_operator())
@@ -194,7 +190,7 @@ def import_worklist_cmd(path: Path, as_json: bool) -> None:
 def import_party_cmd(path: Path, as_json: bool) -> None:
     """Import a party-building register of firms and owners' committees (.xlsx or .csv)."""
     from etl.intake.party import import_party
-    from propmap.cli_accounts import _operator
+    from propmap._command import operator as _operator
 
     with _db() as engine, engine.begin() as con:
         result = import_party(con, path, by=_operator())

@@ -8,7 +8,6 @@ operator's name; every record is audited.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
@@ -16,19 +15,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo.models import COMPOUND_EVENT_KINDS, HAZARD_EVENT_KINDS
+from propmap._command import date_option as _date
 from propmap._command import engine as _engine
+from propmap._command import operator as _operator
 from propmap._command import say as _say
 from propmap._command import user_errors as _user_errors
-from propmap.cli_accounts import _operator
-
-
-def _date(text: str | None, hint: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"“{text}”不是 YYYY-MM-DD 格式的日期", param_hint=hint) from None
 
 
 def _record_group() -> None:
