@@ -331,7 +331,9 @@ RETURNING id
 """
 
 
-def _text(v: Any) -> str | None:
+def clean_text(v: Any) -> str | None:
+    """A note or number as stored: ``None`` when blank (``None``, NaN, spaces), else trimmed
+    and masked (:func:`geo.privacy.mask_text`)."""
     return None if _blank(v) else mask_text(str(v).strip()) or None
 
 
@@ -356,7 +358,7 @@ def record(con: sa.Connection, checked: pd.DataFrame, *, source: str,
     rows = checked[checked["outcome"] == RECORD]
     if rows.empty:
         return []
-    units = [None if k != "work_unit" else _text(u) for k, u in zip(rows["kind"], rows["unit"],
+    units = [None if k != "work_unit" else clean_text(u) for k, u in zip(rows["kind"], rows["unit"],
                                                                      strict=True)]
     terms = [as_date(t) if k in ("committee_formed", "committee_renewed", "mgmt_committee")
              else None for k, t in zip(rows["kind"], rows["term_end"], strict=True)]
@@ -366,8 +368,8 @@ def record(con: sa.Connection, checked: pd.DataFrame, *, source: str,
         "on": [as_date(v) for v in rows["on_date"]],
         "firm": [None if pd.isna(v) else int(v) for v in rows["firm_id"]],
         "unit": units, "term": terms,
-        "doc": [_text(v) for v in rows["doc_no"]],
-        "note": [_text(v) for v in rows["note"]],
+        "doc": [clean_text(v) for v in rows["doc_no"]],
+        "note": [clean_text(v) for v in rows["note"]],
         "source": [source] * len(rows), "imp": [import_id] * len(rows),
         "by": [recorded_by] * len(rows),
     }

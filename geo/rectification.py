@@ -21,10 +21,18 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo import auth
-from geo.history import RECORD, REFUSED, UNCHANGED, RecordError, allowed, as_date, refusal
+from geo.history import (
+    RECORD,
+    REFUSED,
+    UNCHANGED,
+    RecordError,
+    allowed,
+    as_date,
+    clean_text,
+    refusal,
+)
 from geo.measures import today
 from geo.models import EVENT_SOURCES, HAZARD_EVENT_KINDS, HAZARD_STATUSES
-from geo.privacy import mask_text
 
 #: From a status, the steps that may follow it.
 NEXT: dict[str, tuple[str, ...]] = {
@@ -86,7 +94,7 @@ def _why(h: Any, r: dict[str, Any], may: set[str], day: dt.date) -> tuple[str | 
     if kind not in NEXT[h.status]:
         return (f"隐患当前为“{HAZARD_STATUSES[h.status]}”，不能记为“{HAZARD_STATUSES[kind]}”",
                 False)
-    if kind == "closed" and not str(r.get("note") or "").strip():
+    if kind == "closed" and not clean_text(r.get("note")):
         return R_NO_NOTE, False
     if kind == "overdue" and on <= h.due_on:
         return f"{R_NOT_DUE}（期限 {h.due_on:%Y-%m-%d}）", False
@@ -111,8 +119,7 @@ def record(con: sa.Connection, checked: pd.DataFrame, *, source: str,
     params = {
         "h": [int(v) for v in rows["hazard_id"]], "k": list(rows["kind"]),
         "d": [as_date(v) for v in rows["on_date"]],
-        "n": [None if not str(v or "").strip() else mask_text(str(v).strip())
-              for v in rows["note"]],
+        "n": [clean_text(v) for v in rows["note"]],
         "s": [source] * len(rows), "i": [import_id] * len(rows),
         "b": [recorded_by] * len(rows),
     }

@@ -428,6 +428,27 @@ def test_a_street_account_cannot_close_another_streets_hazard_by_sql(
         app.dispose()
 
 
+def test_a_blank_spreadsheet_note_is_no_note(world: tuple[Engine, str]) -> None:
+    """A note cell left empty reaches the checks as NaN (pandas): closing a hazard without a
+    note is refused, and a step with it stores no note, not the text "nan"."""
+    eng, _url = world
+    hid = _one(eng, f"SELECT h.id FROM hazards h WHERE h.status = 'rectifying' "
+                    f"AND h.due_on < :d AND {measures.hazard_open('h')} ORDER BY h.id LIMIT 1",
+               d=today())[0]
+    steps = pd.DataFrame({"hazard_id": [hid, hid], "kind": ["closed", "overdue"],
+                          "on_date": [today(), today()], "note": [float("nan")] * 2})
+    with eng.connect() as con, con.begin() as tx:
+        checked = rectification.check(con, steps, account_kind=None)
+        assert checked.loc[0, "reason"] == rectification.R_NO_NOTE
+        assert checked.loc[0, "outcome"] == history.REFUSED
+        recordable = checked[checked["outcome"] == history.RECORD]
+        ids = rectification.record(con, recordable, source="cli", recorded_by="t")
+        notes = [con.execute(sa.text("SELECT note FROM hazard_events WHERE id = :i"),
+                             {"i": i}).scalar() for i in ids]
+        tx.rollback()
+    assert len(ids) == 1 and notes == [None]
+
+
 # --- the progress figures are the same everywhere -------------------------------------------
 
 def test_progress_tiles_equal_the_progress_export_and_sql(
