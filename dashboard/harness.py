@@ -190,6 +190,39 @@ def wait_for_map(page: Any, timeout_ms: int = 30_000) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
 
 
+def idle(page: Any, timeout_ms: int = 30_000) -> None:
+    """Wait until Streamlit's run is over and nothing stale is left on the page."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
+        "&& !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
+
+
+def choose(page: Any, key: str, option: str, timeout_ms: int = 30_000, tries: int = 3) -> None:
+    """Pick ``option`` in the selectbox whose widget key is ``key``, as a user does.
+
+    Streamlit's select is a combobox with a button that opens its list. A rerun
+    that lands between opening the list and clicking (a map reporting its first
+    view does that) redraws the select and closes its list; then it is opened
+    again, up to ``tries`` times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(f'.st-key-{key} [role="combobox"]')
+    opener = page.locator(f'.st-key-{key} button[aria-haspopup="listbox"]')
+    for attempt in range(tries):
+        idle(page, timeout_ms)
+        if box.get_attribute("aria-expanded", timeout=timeout_ms) != "true":
+            opener.click(timeout=timeout_ms)
+        item = page.get_by_role("option", name=option, exact=True)
+        try:
+            item.wait_for(timeout=5_000)
+            item.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+
+
 def login(page: Any, base: str, name: str, password: str, timeout_ms: int = 30_000) -> None:
     """Log in through the dashboard's login form, as a user does."""
     page.goto(base)

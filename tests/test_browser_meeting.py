@@ -58,9 +58,7 @@ def _idle(pg: Any, step: str | None = None) -> None:
     """Wait until the run is over and nothing stale is left on the page (and, on the
     meeting page, until agenda item ``step`` is drawn)."""
     time.sleep(0.5)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
-        "&& !document.querySelector('[data-stale=\"true\"]')", timeout=TIMEOUT_MS)
+    harness.idle(pg, TIMEOUT_MS)
     if step:
         pg.locator(f'.pm-step[data-step="{step}"]').wait_for(state="attached")
     time.sleep(0.3)
