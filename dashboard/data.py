@@ -26,7 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from geo import committees, coverage, credit, db, measures, party, rectification, roles
+from geo import committees, coverage, credit, db, party, rectification, roles
 from geo import history as ghistory
 from geo.credit_model import Period
 from geo.scope import Scope
@@ -251,6 +251,8 @@ def repeat_compounds(c: Context, f: Filters, n: int, min_received: int) -> pd.Da
 
 @_cached
 def hotspot_open_hazards(c: Context, f: Filters, theme: str) -> pd.DataFrame:
+    """The open hazards of hotspot ``theme`` (:func:`layers.hotspot.open_hazards`): the
+    list of 隐患热点, its download and its rectification form."""
     with connect(c) as con:
         return hotspot.open_hazards(con, f, theme)
 
@@ -317,22 +319,6 @@ def register_conflicts(c: Context) -> pd.DataFrame:
     """Register statements that disagreed with a record, in the scope's compounds."""
     with connect(c) as con:
         return ghistory.conflicts(con)
-
-
-@_cached
-def open_hazards_of_theme(c: Context, f: Filters, theme: str) -> pd.DataFrame:
-    """Open hazards of ``theme`` (a key of :data:`layers.hotspot_stats.HAZARD_THEMES`; ``all``:
-    every hazard theme) the scope may see (the rectification form of 隐患热点)."""
-    with connect(c) as con:
-        res = con.execute(sa.text(
-            "SELECT h.id, h.theme, CASE WHEN h.description LIKE x.name || '%' THEN h.description "
-            "ELSE x.name || '：' || h.description END AS description, h.status, "
-            "h.found_on, h.due_on, h.closed_on FROM hazards h "
-            "JOIN compounds x ON x.id = h.compound_id "
-            f"WHERE h.theme = ANY(:t) AND {measures.hazard_open('h')} "
-            "AND (CAST(:s AS text) IS NULL OR x.street_code = :s) ORDER BY h.due_on, h.id"),
-            {"t": list(hotspot_stats.HAZARD_THEMES.get(theme, (theme,))), "s": f.street})
-        return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
 
 
 # --- the joint meeting -------------------------------------------------------------------

@@ -133,13 +133,16 @@ def compound_history(card: dict[str, Any]) -> None:
 
 def _hazard_label(r: Any) -> str:
     text = str(r.description)
+    place = getattr(r, "compound", None)  # 隐患热点 lists several compounds' hazards
+    if place and not text.startswith(str(place)):
+        text = f"{place}：{text}"
     return (f"#{r.id} {HAZARD_THEMES.get(r.theme, r.theme)}·{HAZARD_STATUSES[r.status]}·"
             f"期限 {r.due_on:%Y-%m-%d}·{text[:24]}{'…' if len(text) > 24 else ''}")
 
 
 def hazard_form(hazards: pd.DataFrame, *, key: str) -> None:
     """Record a rectification step of one of ``hazards`` (``id, theme, description, status,
-    due_on``; the open ones are offered), when the account may."""
+    due_on``, optionally ``compound``; the open ones are offered), when the account may."""
     acc = auth.current()
     assert acc is not None
     kind = acc.scope.kind

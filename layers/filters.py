@@ -14,13 +14,6 @@ from typing import Any
 
 from geo import measures, periods
 
-#: Hazard themes and the dispute-category themes (``categories.theme``) that belong to them.
-HOTSPOT_THEMES: dict[str, tuple[str, ...]] = {
-    "fire": ("fire",),
-    "elevator": ("elevator",),
-    "security": ("security",),
-}
-HOTSPOT_LABELS = {"fire": "消防安全", "elevator": "电梯安全", "security": "治安与噪声"}
 #: Chinese labels of the dispute-category themes (``categories.theme``).
 CATEGORY_THEMES = {
     "service": "物业服务", "fees": "收费", "governance": "业主自治与物业更替",

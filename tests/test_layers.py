@@ -178,19 +178,24 @@ def test_xlsx_opens_with_chinese_headers(demo: Engine, busy_street: str) -> None
     assert wb["说明"]["A1"].value == "说明一行"
 
 
-def test_hotspot_counts_the_theme_only(demo: Engine) -> None:
+def test_the_open_hazards_of_a_hotspot_theme(demo: Engine) -> None:
     with demo.connect() as con:
-        hexes = hotspot.hexagons(con, F, "fire")
-        open_hz = hotspot.open_hazards(con, F, "fire")
-        top = hotspot.top_compounds(con, F, "fire")
-    assert hexes.meta["cases"] == scalar(
-        demo, f"SELECT count(*) FROM cases WHERE {PERIOD} AND geom IS NOT NULL AND category_code "
-              "IN (SELECT code FROM categories WHERE theme = 'fire')", **PARAMS)
-    assert sum(ft["properties"]["cases"] for ft in hexes.features) == hexes.meta["cases"]
-    assert len(open_hz) == scalar(demo, "SELECT count(*) FROM hazards WHERE theme = 'fire' "
-                                        "AND status <> 'closed' AND found_on <= :d", d=AS_OF)
-    assert open_hz["超期天数"].is_monotonic_decreasing
-    assert len(top) <= 15
+        fire = hotspot.open_hazards(con, F, "fire")
+        every = hotspot.open_hazards(con, F, "all")
+    assert len(fire) == scalar(demo, "SELECT count(*) FROM hazards WHERE theme = 'fire' "
+                                     "AND status <> 'closed' AND found_on <= :d", d=AS_OF)
+    assert len(every) == scalar(demo, "SELECT count(*) FROM hazards WHERE status <> 'closed' "
+                                      "AND found_on <= :d", d=AS_OF)
+    assert set(fire["theme"]) == {"fire"} and set(every["theme"]) == {"fire", "elevator",
+                                                                      "security"}
+    assert fire["overdue"].sum() == scalar(
+        demo, "SELECT count(*) FROM hazards WHERE theme = 'fire' AND status <> 'closed' "
+              "AND found_on <= :d AND due_on < :d", d=AS_OF) > 0
+    assert (fire["overdue"] == (fire["overdue_days"] > 0)).all()
+    shown = hotspot.table(fire)
+    assert list(shown.columns) == list(hotspot.TABLE_COLUMNS.values())
+    assert shown["超期天数"].is_monotonic_decreasing and shown["隐患编号"].is_unique
+    assert set(shown["隐患类别"]) == {"消防安全"}
 
 
 def test_compound_card_never_reads_personal_data(demo: Engine) -> None:

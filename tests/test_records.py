@@ -385,6 +385,10 @@ def test_the_fire_brigade_follows_a_hazard_to_its_end_in_the_page(
     assert not at.exception, [e.value for e in at.exception]
     pick = at.selectbox(key="hz-pick-hs-fire")
     hid = int(str(pick.value))
+    # the form offers exactly the hazards the page lists (and downloads)
+    listed = next(d.value for d in at.dataframe if "隐患编号" in d.value.columns)
+    offered = {int(re.match(r"#(\d+) ", str(o)).group(1)) for o in pick.options}  # type: ignore[union-attr]
+    assert offered == set(listed["隐患编号"]) and hid in offered
     assert _one(eng, "SELECT theme FROM hazards WHERE id = :h", h=hid)[0] == "fire"
     status = _one(eng, "SELECT status FROM hazards WHERE id = :h", h=hid)[0]
     if status == "open":

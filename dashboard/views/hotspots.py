@@ -19,7 +19,7 @@ import streamlit as st
 from dashboard import auth, common, data, records
 from dashboard import map as pmap
 from geo import measures, sheets
-from layers import hotspot_stats, registry
+from layers import hotspot, hotspot_stats, registry
 from layers.analysis import gistar
 from layers.base import Layer, LayerData
 
@@ -72,7 +72,7 @@ def main() -> None:
     cases = f.with_(distinct=False)
     h = data.headline(ctx, cases)
     open_hz = data.hotspot_open_hazards(ctx, cases, theme)
-    overdue = int((open_hz["超期天数"] > 0).sum()) if len(open_hz) else 0
+    overdue = int(open_hz["overdue"].sum()) if len(open_hz) else 0
     classes, patterns = cells.meta["classes"], cells.meta["patterns"]
     hot = sum(classes.get(k, 0) for k in HOT)
     emerging_now = sum(patterns.get(k, 0) for k in EMERGING_NOW)
@@ -160,15 +160,15 @@ def main() -> None:
         st.subheader("未整改隐患（超期在前）")
         auth.download_button(
             "下载未整改隐患清单（Excel）",
-            lambda: sheets.workbook([("未整改隐患", open_hz)], [
+            lambda: sheets.workbook([("未整改隐患", hotspot.table(open_hz))], [
                 f"{label}未整改隐患，数据截止 {f.as_of:%Y-%m-%d}，超期在前",
                 *measures.HAZARD_DEFINITIONS, *synthetic]),
             f"{label}未整改隐患.xlsx", what="hazards", rows=len(open_hz),
             filters={"theme": theme}, key="hs_hazards_download")
-        st.dataframe(open_hz, hide_index=True, width="stretch", height=420)
-
-    records.flash()
-    records.hazard_form(data.open_hazards_of_theme(ctx, cases, theme), key=f"hs-{theme}")
+        st.dataframe(hotspot.table(open_hz), hide_index=True, width="stretch", height=420)
+        # the form offers the hazards of the list above, no more and no fewer
+        records.flash()
+        records.hazard_form(open_hz, key=f"hs-{theme}")
 
 
 if __name__ == "__main__":
