@@ -188,12 +188,6 @@ def weekly_trend(c: Context, f: Filters) -> pd.DataFrame:
 
 
 @_cached
-def street_ranking(c: Context, f: Filters) -> pd.DataFrame:
-    with connect(c) as con:
-        return stats.street_ranking(con, f)
-
-
-@_cached
 def firm_table(c: Context, f: Filters) -> pd.DataFrame:
     with connect(c) as con:
         return stats.firm_table(con, f)

@@ -128,33 +128,6 @@ def per_full_week(trend: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def street_ranking(con: sa.Connection, f: Filters) -> pd.DataFrame:
-    """Street offices ranked by overdue cases, with the other measures (Chinese headers).
-
-    The repeat rate (办结后再诉率) stands beside the closure rate: a case closed on paper
-    that comes back soon after is a success only on paper (:mod:`geo.measures`).
-    """
-    counts, params = facts.cte(con, f.area(None, None), "street_code",
-                               measures=("received", "pending", "overdue", "closed", "repeat"))
-    df = frame(con, f"""
-        WITH {counts}, h AS (SELECT street_code, sum(households) AS hh FROM compounds GROUP BY 1)
-        SELECT s.name, coalesce(k.received, 0) AS received, coalesce(k.pending, 0) AS pending,
-               coalesce(k.overdue, 0) AS overdue,
-               CASE WHEN k.received > 0 THEN round(100.0 * k.closed / k.received, 1) END
-                   AS closure_rate,
-               CASE WHEN k.received > 0 THEN round(100.0 * k.repeat / k.received, 1) END
-                   AS repeat_rate,
-               {measures.per_1000_sql("k.received", "h.hh")} AS per_1000
-        FROM streets s LEFT JOIN k ON k.street_code = s.code
-        LEFT JOIN h ON h.street_code = s.code
-        ORDER BY overdue DESC, pending DESC, s.code
-    """, params)
-    return df.rename(columns={"name": "街道/镇", "received": "受理", "pending": "待办",
-                              "overdue": "超期", "closure_rate": "办结率%",
-                              "repeat_rate": f"{measures.RATE_BY_KEY['repeat_rate'].label}%",
-                              "per_1000": "每千户诉求"})
-
-
 #: Columns of :func:`firm_table`, in order, with their Chinese headers.
 FIRM_COLUMNS = {
     "name": "物业企业", "credit_rating": "信用等级", "list_status": "红黑榜",
