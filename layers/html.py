@@ -7,6 +7,13 @@ becomes HTML (a map label, a tooltip, a legend, a card drawn with
 (``<img src=x onerror=...>``) is shown as text and never runs. Tooltips built
 by folium insert property values as HTML, so :func:`escape_properties`
 escapes every text property of a GeoJSON collection before it reaches folium.
+
+Braces are escaped too. branca renders each folium element's output and then
+compiles that output again as a Jinja template (``MacroElement.render`` wraps
+it in ``Element(text)``), data and all: a name holding ``{{ 7*7 }}`` came out of
+the map as ``49``, a name holding ``{%`` broke the map, and a crafted
+expression could run Python on the dashboard's server. As ``&#123;`` and
+``&#125;`` a name reads the same in the browser and is never a template.
 """
 
 from __future__ import annotations
@@ -14,12 +21,16 @@ from __future__ import annotations
 import html
 from typing import Any
 
+#: Template delimiters (``{{``, ``{%``, ``{#`` all open with a brace) as character references.
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
 
 def esc(value: object) -> str:
-    """``value`` as text safe inside HTML (element content or a quoted attribute)."""
+    """``value`` as text safe inside HTML (element content or a quoted attribute), and
+    never a template: braces become character references (see the module's note)."""
     if value is None:
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).translate(_BRACES)
 
 
 def escape_properties(geojson: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Markup in any name never runs, in the real dashboard, in Chromium.
+"""Markup or a template in any name never runs, in the real dashboard, in Chromium.
 
 Names come from files nobody here controls. This plants an ``<img onerror>``
 payload in every kind of name the map and the pages show (street, community,
@@ -25,7 +25,9 @@ from tests.test_browser import ARTIFACTS, TIMEOUT_MS, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
 
-PAYLOAD = "<img src=x onerror=\"window.top.__pwned=(window.top.__pwned||0)+1\">"
+#: Markup, and a template expression: folium's output is compiled again as a Jinja
+#: template (layers/html.py), so ``{{ 7*7 }}`` would come out as ``49``.
+PAYLOAD = "<img src=x onerror=\"window.top.__pwned=(window.top.__pwned||0)+1\">{{ 7*7 }}"
 
 PLANT = [
     "UPDATE streets SET name = name || :p",
@@ -155,7 +157,7 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
                     wait_for_map(pg, TIMEOUT_MS)
                 hovered += _hover_shapes(pg)
                 text = _hexagon_tooltip(pg)
-                assert "<img src=x" in text and "&lt;" not in text, text
+                assert "<img src=x" in text and "{{ 7*7 }}" in text and "&lt;" not in text, text
                 pg.wait_for_timeout(300)
                 assert _pwned(pg) == [None] * len(pg.frames), (path, switch)
         # the names are there, as text: the map's labels and tooltips show the markup literally
@@ -163,6 +165,7 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         wait_for_map(pg, TIMEOUT_MS)
         labels = pg.frame_locator(MAP_FRAME).first.locator(".pm-map-label")
         assert "<img src=x" in labels.first.inner_text()
+        assert "{{ 7*7 }}" in labels.first.inner_text() and "49" not in labels.first.inner_text()
         assert pg.frame_locator(MAP_FRAME).first.locator("img[src='x']").count() == 0
         context.close()  # type: ignore[attr-defined]
     assert hovered > 50
