@@ -28,6 +28,7 @@ from dashboard import data
 from geo import auth, settings
 from geo.auth import Account, AuthError
 from geo.scope import KIND_LABELS
+from layers.html import md
 
 _ACCOUNT = "account"
 _TOKEN = "_session_token"
@@ -121,7 +122,7 @@ def _login_form() -> None:
 
 def _change_password_form(acc: Account) -> None:
     st.markdown('<h1 class="pm-title">首次登录：请修改密码</h1>', unsafe_allow_html=True)
-    st.caption(f"账号 {acc.name}：一次性密码只能用于首次登录，请设置您自己的密码后继续。"
+    st.caption(f"账号 {md(acc.name)}：一次性密码只能用于首次登录，请设置您自己的密码后继续。"
                f"新密码至少 {auth.MIN_PASSWORD} 个字符，"
                "含大写字母、小写字母、数字、符号中的至少三类。")
     left, _right = st.columns([1, 1.4])
@@ -245,7 +246,7 @@ def describe(acc: Account) -> str:
 def sidebar(acc: Account) -> None:
     """The account, its area and the logout button, at the top of the sidebar."""
     sb = st.sidebar
-    sb.markdown(f"**当前用户**：{describe(acc)}")
+    sb.markdown(f"**当前用户**：{md(describe(acc))}")
     if sb.button("退出登录", key="logout"):
         logout()
         st.rerun()

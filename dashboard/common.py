@@ -26,7 +26,7 @@ from geo.scope import Scope
 from layers import compare, hotspot_stats, registry
 from layers.base import Layer, LayerData
 from layers.filters import CATEGORY_THEMES, Filters
-from layers.html import esc
+from layers.html import esc, md
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("propmap.dashboard")
@@ -128,7 +128,7 @@ def street_choice(key: str) -> str:
 
 def refuse(message: str) -> None:
     """A clear refusal in place of the page (nothing else is drawn)."""
-    st.error(f"无权查看：{message}")
+    st.error(f"无权查看：{md(message)}")
     st.stop()
 
 

@@ -30,6 +30,7 @@ from geo import history, rectification
 from geo._errors import PropmapError
 from geo.measures import today
 from geo.models import COMPOUND_EVENT_KINDS, HAZARD_STATUSES, HAZARD_THEMES
+from layers.html import md
 
 _FLASH = "_records_flash"
 
@@ -48,7 +49,7 @@ def flash() -> None:
     """Say what the last write did (once, after the rerun that shows its effect)."""
     msg = st.session_state.pop(_FLASH, None)
     if msg:
-        st.success(msg)
+        st.success(md(msg))  # names in it come from files: shown as text
 
 
 def done(message: str) -> None:
@@ -113,7 +114,7 @@ def compound_form(card: dict[str, Any]) -> None:
                 term_end=term if isinstance(term, dt.date) else None, doc_no=doc_no or None,
                 note=note or None))
             if why:
-                st.error(f"未记录：{why}")
+                st.error(f"未记录：{md(why)}")
             else:
                 done(f"已记录：{card['name']} {COMPOUND_EVENT_KINDS[ev]}"
                       f"（{on:%Y-%m-%d}）。地图与各项数字已更新。")
@@ -185,7 +186,7 @@ def hazard_form(hazards: pd.DataFrame, *, key: str) -> None:
             except PropmapError as exc:
                 why = str(exc)
             if why:
-                st.error(f"未记录：{why}")
+                st.error(f"未记录：{md(why)}")
             else:
                 done(f"已记录：隐患 #{hid} {HAZARD_STATUSES[step]}（{on:%Y-%m-%d}）。")
 
@@ -215,11 +216,11 @@ def worklist_upload(street: str) -> None:
                         "refused": res.refused, "street": street},
                         account=acc.name, role=kind)
             except PropmapError as exc:
-                st.error(f"未记录：{exc}")
+                st.error(f"未记录：{md(exc)}")
                 return
         st.session_state[f"wl-result-{street}"] = res
         done(res.summary_zh().splitlines()[0])
     last = st.session_state.get(f"wl-result-{street}")
     if isinstance(last, wl.WorklistResult):
-        st.markdown(f"**上次上传的逐行结果**（{last.file}）")
+        st.markdown(f"**上次上传的逐行结果**（{md(last.file)}）")
         st.dataframe(last.rows, hide_index=True, width="stretch", height=260)

@@ -8,6 +8,13 @@ becomes HTML (a map label, a tooltip, a legend, a card drawn with
 by folium insert property values as HTML, so :func:`escape_properties`
 escapes every text property of a GeoJSON collection before it reaches folium.
 
+Line breaks become character references too: Streamlit reads a page's HTML as
+Markdown, and a blank line inside a name or a complaint's text would end the
+HTML block, so that ``![b](http://…)`` after it became an image the browser
+fetches (a beacon to the outside) or a link. Where text goes into Streamlit's
+Markdown without HTML (a subheader, a button's label, a message), :func:`md`
+shows Markdown's special characters as themselves.
+
 Braces are escaped too. branca renders each folium element's output and then
 compiles that output again as a Jinja template (``MacroElement.render`` wraps
 it in ``Element(text)``), data and all: a name holding ``{{ 7*7 }}`` came out of
@@ -21,8 +28,12 @@ from __future__ import annotations
 import html
 from typing import Any
 
-#: Template delimiters (``{{``, ``{%``, ``{#`` all open with a brace) as character references.
-_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+#: Template delimiters (``{{``, ``{%``, ``{#`` all open with a brace) and line breaks (which
+#: end an HTML block in Markdown) as character references.
+_HTML_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "\n": "&#10;", "\r": "&#13;"})
+#: Markdown's special characters (and KaTeX's ``$``; ``:``, ``.`` and ``@``, which GFM needs
+#: to make a bare URL or address a link), each shown as itself after a backslash.
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$=:@"})
 
 
 def esc(value: object) -> str:
@@ -30,7 +41,15 @@ def esc(value: object) -> str:
     never a template: braces become character references (see the module's note)."""
     if value is None:
         return ""
-    return html.escape(str(value), quote=True).translate(_BRACES)
+    return html.escape(str(value), quote=True).translate(_HTML_EXTRA)
+
+
+def md(value: object) -> str:
+    """``value`` as plain text inside Streamlit Markdown (a subheader, a caption, a button's
+    label, a message): no image, link, emphasis, heading or formula, one line."""
+    if value is None:
+        return ""
+    return " ".join(str(value).split()).translate(_MARKDOWN)
 
 
 def escape_properties(geojson: dict[str, Any]) -> dict[str, Any]:

@@ -25,9 +25,12 @@ from tests.test_browser import ARTIFACTS, TIMEOUT_MS, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
 
-#: Markup, and a template expression: folium's output is compiled again as a Jinja
-#: template (layers/html.py), so ``{{ 7*7 }}`` would come out as ``49``.
-PAYLOAD = "<img src=x onerror=\"window.top.__pwned=(window.top.__pwned||0)+1\">{{ 7*7 }}"
+#: Markup; a template expression (folium's output is compiled again as a Jinja template,
+#: layers/html.py, so ``{{ 7*7 }}`` would come out as ``49``); and, after a blank line, a
+#: Markdown image and link (a blank line ends an HTML block in Streamlit's Markdown, and
+#: the image would be fetched from outside: ``blocked`` would list it).
+PAYLOAD = ("<img src=x onerror=\"window.top.__pwned=(window.top.__pwned||0)+1\">{{ 7*7 }}"
+           "\n\n![b](http://beacon.example/b.png) [点此](http://beacon.example/login) $x^2$")
 
 PLANT = [
     "UPDATE streets SET name = name || :p",
@@ -37,6 +40,7 @@ PLANT = [
     "UPDATE cases SET case_no = case_no || :p",
     "UPDATE categories SET name = name || :p",
     "UPDATE hazards SET description = description || :p",
+    "UPDATE cases SET content = content || :p, address = address || :p",
     # credit and party-building records are appended, never updated: plant new ones
     "INSERT INTO credit_events (subject, firm_id, kind, occurred_on, reason, doc_no, recorded_by) "
     "SELECT 'firm', min(id), 'penalty', '2026-06-01', '处罚' || :p, :p, 'tests' "
@@ -122,9 +126,12 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         compound = con.execute(sa.text(
             "SELECT min(id) FROM compounds WHERE street_code = :s"), {"s": street}).scalar()
         firm = con.execute(sa.text("SELECT min(id) FROM property_firms")).scalar()
+        case = con.execute(sa.text("SELECT min(id) FROM cases WHERE street_code = :s"),
+                           {"s": street}).scalar()
     pages = ["", "drilldown", f"drilldown?street={street}",
              f"drilldown?street={street}&compound={compound}", f"worklist?street={street}",
-             "hotspots", "firms", f"firms?firm={firm}", "coverage", "present", "credit"]
+             "hotspots", "firms", f"firms?firm={firm}", "coverage", "present", "credit",
+             f"cases?case={case}", "progress"]
     with _browser() as browser:
         context = browser.new_context(viewport={"width": 1600, "height": 1000},  # type: ignore[attr-defined]
                                       locale="zh-CN")
@@ -136,8 +143,11 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         for path in pages:
             with screenshot_on_failure(pg, f"hostile-{path.split('?')[0] or 'overview'}"):
                 pg.goto(f"{base}/{path}")
-                if path == "credit":  # no map: the lists and the scores' lines
-                    pg.get_by_text("当前红黑榜").first.wait_for()
+                no_map = {"credit": "当前红黑榜", "cases": "共", "progress": "范围："}
+                if path.split("?")[0] in no_map:  # no map: the lists, the card, the lines
+                    pg.get_by_text(no_map[path.split("?")[0]]).first.wait_for()
+                    if path.startswith("cases"):
+                        pg.locator(".pm-case-title").first.wait_for()
                     pg.wait_for_timeout(500)
                     assert _pwned(pg) == [None] * len(pg.frames), path
                     continue
@@ -167,6 +177,13 @@ def test_markup_in_every_name_is_shown_as_text_and_never_runs(
         assert "<img src=x" in labels.first.inner_text()
         assert "{{ 7*7 }}" in labels.first.inner_text() and "49" not in labels.first.inner_text()
         assert pg.frame_locator(MAP_FRAME).first.locator("img[src='x']").count() == 0
+        # and in Streamlit's Markdown (a subheader, a button's label): as written, no backslash
+        pg.goto(f"{base}/firms?firm={firm}")
+        title = pg.get_by_role("heading").filter(has_text="企业档案").first.inner_text()
+        assert "![b](http://beacon.example/b.png)" in title and "$x^2$" in title, title
+        pg.goto(f"{base}/drilldown?street={street}&compound={compound}")
+        crumb = pg.locator(".st-key-crumb-3 button").inner_text()
+        assert "[点此](http://beacon.example/login)" in crumb and "\\" not in crumb, crumb
         context.close()  # type: ignore[attr-defined]
     assert hovered > 50
     assert blocked == [], blocked

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from dashboard import map as pmap
 from layers import registry
 from layers.filters import Filters
-from layers.html import esc, escape_properties
+from layers.html import esc, escape_properties, md
 from tests.conftest import AS_OF
 
 #: Names as a hostile register could hold them: markup, a template expression, a template
@@ -66,6 +66,22 @@ def test_esc_leaves_no_markup_and_no_template_delimiter() -> None:
         out = esc(text)
         assert not set(out) & set("<>\"'{}"), out
         assert html.unescape(out) == text  # the browser shows the name as it was written
+
+
+def test_a_blank_line_never_ends_the_html_a_name_sits_in() -> None:
+    out = esc("楼上漏水\r\n\n![b](http://beacon.example/b.png)")
+    assert "\n" not in out and "\r" not in out
+    assert html.unescape(out) == "楼上漏水\r\n\n![b](http://beacon.example/b.png)"
+
+
+def test_md_leaves_no_markdown_syntax() -> None:
+    text = "![b](http://x/b.png) [点此](http://x) *粗* _斜_ `码` # 标题 $x^2$ ~~删~~ <b> a|b"
+    out = md(text + "\n\n第二段")
+    assert "\n" not in out and out.endswith("第二段")
+    # every special character is escaped, so none of them starts any syntax
+    assert all(out[i - 1] == "\\" for i, c in enumerate(out) if c in "![]()*_`#$~<>|")
+    assert out.replace("\\", "") == text + " 第二段"  # and reads as written
+    assert md(None) == ""
 
 
 def test_names_reach_the_map_as_text_never_as_a_template(

@@ -17,6 +17,7 @@ from dashboard import auth, common, data, records
 from dashboard import map as pmap
 from etl.intake import party as party_import
 from geo import coverage, party, sheets
+from layers.html import md
 
 #: Kinds of account that may edit party-building records, and what.
 EDITORS = {"housing": ("firm", "committee"), "street": ("committee",),
@@ -99,7 +100,7 @@ def _party(street: str | None, level: str, where: str) -> None:
         st.markdown(f"**物业服务企业（{len(firms)} 家）**")
         st.dataframe(firms, hide_index=True, width="stretch", height=320)
     with right:
-        st.markdown(f"**业主委员会（{len(committees)} 个，{where}）**")
+        st.markdown(f"**业主委员会（{len(committees)} 个，{md(where)}）**")
         st.dataframe(committees, hide_index=True, width="stretch", height=320)
     auth.download_button("下载党建情况（Excel）",
                          sheets.workbook([("覆盖率", table), ("物业企业", firms),

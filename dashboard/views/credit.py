@@ -20,6 +20,7 @@ import streamlit as st
 from dashboard import auth, common, data, records
 from geo import credit, measures, sheets
 from geo.credit_model import LIST_STATUSES, SUBJECTS, Period, explain
+from layers.html import md
 
 #: The kind of account that may write credit records.
 WRITER = "housing"
@@ -99,7 +100,7 @@ def _figures(ev: credit.Evaluation) -> None:
     common.kpis(tiles)
     flagged = [(sid, fl) for sid, fls in ev.flags.items() for fl in fls]
     for sid, fl in flagged:
-        st.warning(f"⚑ {ev.subjects[sid].name}：{fl}")
+        st.warning(md(f"⚑ {ev.subjects[sid].name}：{fl}"))
 
 
 def _pending(ev: credit.Evaluation, subject: str) -> None:

@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import common, data, progress_tiles, records
 from dashboard import map as pmap
 from layers import registry
-from layers.html import esc
+from layers.html import esc, md
 
 
 def _int(v: str | None) -> int | None:
@@ -38,7 +38,7 @@ def breadcrumb(street: str | None, street_name: str | None, community: int | Non
     cols = st.columns([1] * len(parts) + [max(1, 6 - len(parts))])
     for i, (label, target) in enumerate(parts):
         last = i == len(parts) - 1
-        text = f"{label} ›" if not last else label
+        text = f"{md(label)} ›" if not last else md(label)  # a button's label is Markdown
         if cols[i].button(text, key=f"crumb-{i}", disabled=last, width="stretch",
                           type="secondary" if not last else "primary"):
             common.navigate(**(target or {}))

@@ -17,6 +17,7 @@ from geo.credit_model import LIST_STATUSES, Period, explain
 from layers import style
 from layers.base import Layer, LayerData
 from layers.filters import Filters
+from layers.html import md
 
 #: How the firm table shows its numbers: counts whole, rates and per-1,000 with one decimal.
 NUMBER_FORMATS = {"服务小区": "%d", "服务户数": "%d", "期内诉求": "%d", "超期": "%d",
@@ -81,7 +82,7 @@ def main() -> None:
                  column_config={k: st.column_config.NumberColumn(k, format=v)
                                 for k, v in NUMBER_FORMATS.items()})
     where = common.visible_streets().get(street, "全市") if street else "全市"
-    st.caption(f"共 {len(shown)} 家企业（{where}；不在本范围服务小区的企业计为 0）。"
+    st.caption(f"共 {len(shown)} 家企业（{md(where)}；不在本范围服务小区的企业计为 0）。"
                "信用等级与红黑榜为已发布、已决定的结果，见“信用评价”页。")
     auth.download_button("下载企业服务情况（Excel）",
                          sheets.workbook([("物业企业", shown)],
@@ -99,7 +100,7 @@ def _profile(firm: int, name: str, f: Filters, table: pd.DataFrame) -> None:
     """One firm: figures, flags, trend against the median, complaints, credit history."""
     c = data.ctx()
     st.divider()
-    st.subheader(f"企业档案：{name}")
+    st.subheader(f"企业档案：{md(name)}")
     row = table[table["id"] == firm]
     published = data.credit_published(c, "firm").get(firm)
     status = row["红黑榜"].iloc[0] if len(row) else ""

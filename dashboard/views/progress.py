@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import auth, common, data, progress_tiles
 from geo import history, measures, sheets
 from layers import progress
+from layers.html import md
 
 
 @common.guarded
@@ -22,7 +23,7 @@ def main() -> None:
     sc = common.scope()
     names = common.visible_streets()
     area = "全市" if sc.city_wide else "、".join(names.values())
-    st.caption(f"范围：{area}　·　时段：{f.start:%Y-%m-%d} 至 "
+    st.caption(f"范围：{md(area)}　·　时段：{f.start:%Y-%m-%d} 至 "
                f"{progress.period_end(f):%Y-%m-%d}（管理记录与整改进展计至今日）")
     progress_tiles.tiles(f)
     df = data.progress_by_street(data.ctx(), f)
