@@ -98,7 +98,9 @@ def street_map(streets: LayerData, measure: str, bounds: Sequence[float], title:
         town = row.street_kind == "town"
         shown = "—" if value is None or value != value else (
             f"{value:.1f}%" if unit == "%" else f"{value:,.0f}")
+        # parse_math=False: a name is text, never a formula ("$…$" would be one, or break)
         ax.annotate(f"{row.name}\n{shown}", (at.x, at.y), ha="center", va="center",
+                    parse_math=False,
                     fontsize=6 if town else 7.5, fontweight="normal" if town else "bold",
                     color="#444444" if town else "#111111", path_effects=_halo(),
                     fontfamily=family)
@@ -137,6 +139,7 @@ def hotspot_map(streets: LayerData, hexes: LayerData, hazards: LayerData, title:
     for row in gdf[gdf["street_kind"] == "street"].itertuples():
         at = row.geometry.representative_point()
         ax.annotate(row.name, (at.x, at.y), ha="center", va="center", fontsize=6.5,
+                    parse_math=False,
                     color="#222222", path_effects=_halo(), fontfamily=family)
     handles = [Patch(facecolor=c, edgecolor="#7f0000", label=t) for c, t in items]
     handles += [Patch(facecolor=style.THEME_COLORS[k], edgecolor="#ffffff",

@@ -10,8 +10,10 @@ fixed time stamp instead of the clock's.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -23,7 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from briefing.model import Briefing, Figure, Heading, Para, Table
+from briefing.model import Block, Briefing, Figure, Heading, Para, Table
 from briefing.sections import fmt
 
 #: Chinese body and heading type (Debian's fonts-noto-cjk; Word substitutes its own
@@ -252,8 +254,35 @@ def _figure(doc: Any, block: Figure) -> None:
     _font(cap.add_run(block.caption), BODY_FONT, 9, False, RGBColor(0x33, 0x33, 0x33))
 
 
+#: What Word's XML cannot hold: control characters other than tab and line breaks, lone
+#: surrogates, U+FFFE and U+FFFF. A name from a file may carry them (python-docx refuses).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(value: Any) -> Any:
+    """``value`` with what Word's XML cannot hold dropped (text only; anything else as is)."""
+    return _NOT_XML.sub("", value) if isinstance(value, str) else value
+
+
+def _xml_safe(b: Briefing) -> Briefing:
+    """``b`` with every text (titles, paragraphs, captions, table cells and headers) XML-safe."""
+    def block(x: Block) -> Block:
+        if isinstance(x, (Heading, Para)):
+            return dataclasses.replace(x, text=_xml(x.text))
+        if isinstance(x, Figure):
+            return dataclasses.replace(x, caption=_xml(x.caption))
+        df = x.df.map(_xml).rename(columns=_xml)
+        return dataclasses.replace(x, df=df, title=_xml(x.title), note=_xml(x.note))
+    return dataclasses.replace(
+        b, title=_xml(b.title), period_text=_xml(b.period_text),
+        sections=[dataclasses.replace(s, title=_xml(s.title), blocks=[block(x) for x in s.blocks])
+                  for s in b.sections])
+
+
 def to_docx(b: Briefing, *, filters_note: str = "") -> bytes:
     """The briefing ``b`` as the bytes of a ``.docx`` file (the same for the same ``b``)."""
+    b = _xml_safe(b)
+    filters_note = _xml(filters_note)
     doc = Document()
     _styles(doc)
     _page(doc, b.notice)

@@ -272,3 +272,18 @@ def test_a_period_without_a_year_before_says_so(demo: Engine) -> None:
     assert set(table.df["环比"]) == {"—"}
     assert "不作比较" in table.note
     assert dt.date(2025, 7, 1) == f.start
+
+
+def test_names_that_are_formulas_or_carry_control_characters(demo: Engine) -> None:
+    """A street named with ``$…$`` (matplotlib's formulas) and compounds whose names carry
+    a control character (which Word's XML cannot hold) still give a briefing, names as text."""
+    with demo.connect() as con, con.begin() as tx:
+        con.execute(sa.text("UPDATE streets SET name = name || '$\\foo$'"))
+        con.execute(sa.text("UPDATE compounds SET name = name || chr(1) || '园'"))
+        f = build.quarter_filters(con, QUARTER)
+        doc = build.build(con, f)
+        tx.rollback()
+    docx = word.to_docx(doc)
+    text = "\n".join(c.text for t in Document(io.BytesIO(docx)).tables
+                     for row in t.rows for c in row.cells)
+    assert "$\\foo$" in text and "\x01" not in text
