@@ -140,10 +140,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("statement_timeout_ms", 15000, "看板每条查询的超时（毫秒）",
             allowed="1 到 3600000 之间的整数（毫秒），如 15000", minimum=1, maximum=3_600_000),
     Setting("tile_url", "", "底图瓦片地址模板（天地图或内网瓦片服务）；留空则无底图",
-            allowed="以 http:// 或 https:// 开头、含 {x}、{y}、{z} 的瓦片地址模板"),
+            allowed="以 http:// 或 https:// 开头、含 {x}、{y}、{z} 的瓦片地址模板，"
+                    "不含 {{、{% 或 {#"),
     Setting("tile_crs", "wgs84", "底图坐标系：wgs84 或 gcj02",
             allowed="wgs84、cgcs2000 或 gcj02", choices=("wgs84", "cgcs2000", "gcj02")),
-    Setting("tile_attribution", "", "底图署名"),
+    Setting("tile_attribution", "", "底图署名", allowed="任意文字，不含 {{、{% 或 {#"),
     Setting("app_database_url", "", "看板连接数据库所用的地址（非超级用户、非表属主的专用角色）",
             allowed="PostgreSQL 的 SQLAlchemy 地址，用户为看板专用角色（如 propmap_app）"),
     Setting("role_prefix", "propmap", "propmap 使用的数据库角色名前缀",
@@ -216,6 +217,9 @@ def _parse(s: Setting, raw: str) -> Any:
             raise ValueError(raw) from exc
         if not url.drivername.startswith("postgresql") or not url.database:
             raise ValueError(raw)
+    # both reach folium, whose output is compiled again as a Jinja template (layers/html.py)
+    if s.name in ("tile_url", "tile_attribution") and re.search(r"\{[{%#]", text):
+        raise ValueError(raw)
     if s.name == "tile_url" and not (
             text.startswith(("http://", "https://"))
             and all(k in text for k in ("{x}", "{y}", "{z}"))):

@@ -33,6 +33,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Excel's limit on the characters of one cell.
 MAX_CELL = 32_767
+#: What Excel refuses in a sheet's name, as the full-width forms a Chinese title reads the same in.
+_TITLE_CHARS = str.maketrans({"/": "／", "\\": "＼", "?": "？", "*": "＊", "[": "［", "]": "］",
+                              ":": "："})
 
 
 def is_formula_like(value: object) -> bool:
@@ -43,6 +46,14 @@ def is_formula_like(value: object) -> bool:
 def neutralise(value: object) -> object:
     """``value`` safe for a CSV cell: formula-like text gets a leading apostrophe."""
     return "'" + value if is_formula_like(value) else value  # type: ignore[operator]
+
+
+def sheet_title(title: str) -> str:
+    """``title`` as Excel accepts a sheet's name (titles carry street names from files): no
+    ``/\\?*[]:`` (their full-width forms instead), no quote at either end, at most 31
+    characters, never empty."""
+    text = str(_cell(title) or "").translate(_TITLE_CHARS).strip("'")[:31].strip("'")
+    return text or "表"
 
 
 def _cell(v: object) -> object:
@@ -71,7 +82,7 @@ def workbook(sheets: Sequence[tuple[str, pd.DataFrame]], notes: Sequence[str] = 
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
     for title, df in sheets:
-        ws = wb.create_sheet(title[:31])
+        ws = wb.create_sheet(sheet_title(title))
         ws.append([str(c) for c in df.columns])
         for row in df.itertuples(index=False):
             ws.append([_cell(v) for v in row])

@@ -150,3 +150,15 @@ def test_the_dashboards_downloads_neutralise(planted: tuple[Engine, str, str]) -
         context.close()
         browser.close()
     assert blocked == []
+
+
+def test_a_sheet_named_after_a_street_with_any_characters() -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1]})
+    for title in ("城西/城东[新]街道：工作清单?*\\", "'引号'", "\x01", "", "很" * 40):
+        wb = load_workbook(io.BytesIO(sheets.workbook([(title, df)])))
+        name = wb.sheetnames[0]
+        assert name == sheets.sheet_title(title) and 0 < len(name) <= 31
+        assert not set(name) & set("/\\?*[]:") and not name.startswith("'")
+    assert sheets.sheet_title("城西/城东[新]街道") == "城西／城东［新］街道"

@@ -33,6 +33,8 @@ BAD = [
     ("PROPMAP_STATEMENT_TIMEOUT_MS", "15s", "毫秒"),
     ("PROPMAP_TILE_CRS", "bd09", "gcj02"),
     ("PROPMAP_TILE_URL", "t0.tianditu.gov.cn/DataServer?T=vec_w&tk=KEY", "{z}"),
+    ("PROPMAP_TILE_URL", "https://t/{z}/{x}/{y}.png?{{ 7*7 }}", "{{"),
+    ("PROPMAP_TILE_ATTRIBUTION", "© {{ cycler.__init__ }}", "{{"),
     ("PROPMAP_ALLOW_DEMO", "maybe", "true"),
     ("DATABASE_URL", "sqlite:///propmap.db", "postgresql+psycopg://"),
 ]
