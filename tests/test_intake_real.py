@@ -355,6 +355,12 @@ def test_site_spellings_in_intake_dir(world, tmp_path: Path) -> None:
     res = runner.invoke(main, ["import", "cases", str(path), "--channel", "12345"], env=env,
                         catch_exceptions=False)
     assert res.exit_code == 2 and "earliest_year" in res.output
+    # a level or channel becomes SQL text: only plain codes are accepted
+    (site / "rules.toml").write_text(
+        "[escalation.channel_floor]\npetition = \"street') OR (1=1\"\n", encoding="utf-8")
+    res = runner.invoke(main, ["import", "cases", str(path), "--channel", "12345"], env=env,
+                        catch_exceptions=False)
+    assert res.exit_code == 2 and "escalation.channel_floor.petition" in res.output, res.output
     res = runner.invoke(main, ["import", "cases", str(path), "--channel", "12345"],
                         env={**env, "PROPMAP_INTAKE_DIR": str(tmp_path / "nowhere")},
                         catch_exceptions=False)

@@ -86,13 +86,19 @@ class Classifier:
         return code, by
 
 
+def literal(value: str) -> str:
+    """``value`` as an SQL string literal (the rules' levels and channels go into SQL text;
+    spellings.rules() admits only plain codes there, and this quotes them as SQL does)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def rank_sql(expr: str, levels: list[str]) -> str:
     """SQL: the 1-based rank of the level ``expr`` among ``levels`` (NULL when unknown)."""
-    return f"array_position(ARRAY[{', '.join(repr(x) for x in levels)}]::text[], {expr}::text)"
+    return f"array_position(ARRAY[{', '.join(literal(x) for x in levels)}]::text[], {expr}::text)"
 
 
 def _level_at(rank_expr: str, levels: list[str]) -> str:
-    arr = f"(ARRAY[{', '.join(repr(x) for x in levels)}]::text[])"
+    arr = f"(ARRAY[{', '.join(literal(x) for x in levels)}]::text[])"
     return f"{arr}[least({len(levels)}, {rank_expr})]"
 
 
@@ -106,7 +112,8 @@ def level_sql(default_level: str, channel: str, due: str, closed: str,
     levels: list[str] = rules()["levels"]
     floors = esc.get("channel_floor", {})
     floor_case = "CASE " + " ".join(
-        f"WHEN {channel} = {ch!r} THEN {rank_sql(repr(lv), levels)}" for ch, lv in floors.items()
+        f"WHEN {channel} = {literal(ch)} THEN {rank_sql(literal(lv), levels)}"
+        for ch, lv in floors.items()
     ) + " ELSE 1 END" if floors else "1"
     start = f"greatest({rank_sql(default_level, levels)}, {floor_case})"
     overdue = f"(coalesce({closed}, {as_of}) > {due})"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -185,7 +186,16 @@ def _rules(stamp: tuple[str, tuple[int, ...]]) -> dict[str, Any]:
     site = Path(stamp[0]) / RULES if stamp[0] else None
     if site is None or not site.is_file():
         return shipped
-    return _merge(shipped, _toml(site), "", site)
+    merged = _merge(shipped, _toml(site), "", site)
+    # levels and channels become SQL text (etl.intake.routing): plain codes only
+    floors = merged.get("escalation", {}).get("channel_floor", {})
+    for name, code in [*(("levels", v) for v in merged.get("levels", [])),
+                       *((f"escalation.channel_floor.{k}", v) for k, v in floors.items()),
+                       *(("escalation.channel_floor", k) for k in floors)]:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", str(code)):
+            raise InputFileError(f"本地导入规则 {site}：{name} 应为小写字母、数字与下划线组成的"
+                                 f"代码，现为 {code!r}")
+    return merged
 
 
 def rules() -> dict[str, Any]:
