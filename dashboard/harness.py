@@ -43,7 +43,9 @@ def streamlit_command(port: int, *, address: str | None = None,
            # No full garbage collection after every page run: it took a fifth of the
            # server's time under 10 concurrent sessions (py-spy); Python's own collector
            # still runs, and propmap bench --sessions shows the memory stays flat.
-           "--runner.postScriptGC", "false"]
+           "--runner.postScriptGC", "false",
+           # No "Download as CSV" on the tables: downloads are checked and audited buttons.
+           "--client.disableDataExport", "true"]
     if address:
         cmd += ["--server.address", address]
     return cmd

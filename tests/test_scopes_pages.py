@@ -169,5 +169,12 @@ def test_each_kind_logs_in_and_sees_its_part(browser, server: str, demo: Engine,
             pg.get_by_text("未整改隐患（超期在前）").wait_for()
             assert pg.get_by_role("button", name="下载排查清单（Excel）").count() == 0
             assert pg.get_by_role("button", name="下载未整改隐患清单（Excel）").count() == 0
+            # nor the tables' own CSV download (which would also escape the audit)
+            table = pg.locator('[data-testid="stDataFrame"] >> visible=true').first
+            table.hover()
+            tools = pg.locator('[data-testid="stElementToolbarButton"] button >> visible=true')
+            tools.first.wait_for()
+            labels = [tools.nth(i).get_attribute("aria-label") for i in range(tools.count())]
+            assert "Search" in labels and "Download as CSV" not in labels, labels
     context.close()
     assert blocked == [], blocked
