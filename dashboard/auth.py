@@ -86,6 +86,10 @@ def logout() -> None:
         audit("logout", {}, acc)
     _forget()
     st.session_state["_clear_cookie"] = True
+    if settings.get("auth_mode") == "oidc" and st.user.is_logged_in:
+        # the identity provider's login too: without it the next run logs straight back in
+        # (a shared meeting-room PC would stay in the last person's account)
+        st.logout()
 
 
 def _start(acc: Account, token: str) -> None:
@@ -189,7 +193,7 @@ def _check_session() -> Account | None:
         return None
     if token is None:
         token = st.context.cookies.get(COOKIE) if acc is None else None
-        if not token:
+        if not isinstance(token, str) or not token:  # (Streamlit's AppTest has no cookies)
             return None
     with _app_engine().begin() as con:
         result = auth.resume(con, token)
@@ -221,7 +225,9 @@ def gate() -> Account | None:
         else:
             _login_form()
         return None
-    if acc.must_change:
+    # The one-time password is the password login's; under OIDC nobody types a password
+    # here, and the form would ask an identity-provider user for one they never had.
+    if acc.must_change and settings.get("auth_mode") != "oidc":
         _change_password_form(acc)
         return None
     return acc

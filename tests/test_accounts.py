@@ -291,3 +291,30 @@ def test_user_commands(demo: Engine, monkeypatch: pytest.MonkeyPatch, app: Engin
     # the URL command never prints a password
     out = run(main, ["db", "url"]).output
     assert ":***@" in out and f":{demo.url.password}@" not in out
+
+
+def test_logging_out_of_the_dashboard_ends_the_identity_providers_login_too(
+        demo: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In OIDC mode the account's pages open at once (no one-time password to change: the
+    password login is not used), and 退出登录 also logs out of Streamlit's OIDC login;
+    otherwise the next run found the provider's login still there and opened a new session."""
+    from streamlit.testing.v1 import AppTest
+
+    street = _street(demo)
+    name, subject = f"t-oidc-out-{time.monotonic_ns()}", f"sub-out-{time.monotonic_ns()}"
+    with demo.begin() as con:
+        auth.add_user(con, name, "street", streets=(street,), by="tests", oidc_subject=subject,
+                      must_change=True)  # as `propmap user add --oidc` creates it
+    monkeypatch.setenv("DATABASE_URL", demo.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("PROPMAP_APP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PROPMAP_AUTH_MODE", "oidc")
+    at = AppTest.from_file(conftest.APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "sub": subject}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("当前用户" in m.value for m in at.sidebar.markdown)
+    at.sidebar.button(key="logout").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("当前用户" in m.value for m in at.sidebar.markdown)
+    assert [b.label for b in at.button] == ["使用统一身份认证登录"]
+    assert _audit(demo, name)[-1] == "logout"
