@@ -3,7 +3,9 @@
 At most :data:`CAP` points are sent, the most overdue first; ``meta`` says
 how many matched so the page can say how many are not shown. Cases without
 coordinates are placed on their compound. The case text and the complainant
-are never read.
+are never read. The meeting-room screen (``viewer``: no addresses) gets no
+case's own coordinates, which point at a building: its cases are placed on
+their compound, or on a grid of :data:`VIEWER_GRID_DEG` (about 200 m) without one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import folium
 import sqlalchemy as sa
 
-from geo import measures
+from geo import measures, roles
 from geo.models import LEVELS, STATUSES
 from layers import style
 from layers.base import Layer, LayerData, as_geojson, features
@@ -21,6 +23,8 @@ from layers.filters import Filters
 
 #: Most points drawn in one area.
 CAP = 300
+#: The grid a case without a compound is placed on for the meeting-room screen (degrees).
+VIEWER_GRID_DEG = 0.002
 
 SQL = f"""
 SELECT 'case' AS kind, c.id, c.case_no, c.level, c.status, cat.name AS category,
@@ -28,7 +32,9 @@ SELECT 'case' AS kind, c.id, c.case_no, c.level, c.status, cat.name AS category,
        greatest(0, CAST(:f_as_of_day AS date) - c.due_at::date) AS overdue_days,
        {measures.is_overdue("c")} AS overdue, x.name AS compound,
        count(*) OVER () AS total,
-       {as_geojson("coalesce(c.geom, ST_PointOnSurface(x.geom))")} AS geometry
+       {as_geojson("CASE WHEN current_user = :viewer_role THEN coalesce(ST_PointOnSurface("
+                   "x.geom), ST_SnapToGrid(c.geom, :viewer_grid)) "
+                   "ELSE coalesce(c.geom, ST_PointOnSurface(x.geom)) END")} AS geometry
 FROM cases c
 JOIN categories cat ON cat.code = c.category_code
 LEFT JOIN compounds x ON x.id = c.compound_id
@@ -42,7 +48,9 @@ def query(con: sa.Connection, f: Filters, cap: int = CAP) -> LayerData:
     """Up to ``cap`` pending cases of the area, most overdue first; empty without a street."""
     if not f.street:
         return LayerData({"type": "FeatureCollection", "features": []}, {"total": 0, "shown": 0})
-    gj = features(con, SQL.format(where=f.case_where("c")), {**f.params(), "cap": cap})
+    gj = features(con, SQL.format(where=f.case_where("c")),
+                  {**f.params(), "cap": cap, "viewer_role": roles.scope_role("viewer"),
+                   "viewer_grid": VIEWER_GRID_DEG})
     total = gj["features"][0]["properties"]["total"] if gj["features"] else 0
     for ft in gj["features"]:
         p = ft["properties"]

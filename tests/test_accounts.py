@@ -119,6 +119,37 @@ def test_the_meeting_screen_sees_figures_but_no_case_text(app: Engine, demo: Eng
         _count(app, viewer, "SELECT * FROM cases LIMIT 1")
 
 
+def test_the_meeting_screen_gets_no_cases_own_coordinates(app: Engine, demo: Engine) -> None:
+    """A pending case's point marks a building; the viewer's map places it on its compound
+    (or a 200 m grid), while a leader's map keeps the case's own point."""
+    from layers import pending_cases
+    from layers.filters import Filters
+
+    street = _street(demo)
+    f = Filters.year_to(conftest.AS_OF).area(street)
+    shown = {}
+    for kind in ("viewer", "leader"):
+        with app.begin() as con:
+            Scope(kind, account=f"t-{kind}").apply(con)
+            shown[kind] = {ft["properties"]["id"]: ft["geometry"]["coordinates"]
+                           for ft in pending_cases.query(con, f).features}
+    assert shown["viewer"].keys() == shown["leader"].keys() and shown["viewer"]
+    with demo.connect() as con:
+        rows = con.execute(sa.text(
+            "SELECT c.id, ST_X(p) AS x, ST_Y(p) AS y, ST_X(c.geom) AS cx, ST_Y(c.geom) AS cy "
+            "FROM cases c LEFT JOIN compounds m ON m.id = c.compound_id, "
+            "LATERAL (SELECT coalesce(ST_PointOnSurface(m.geom), "
+            "ST_SnapToGrid(c.geom, :g)) AS p) q WHERE c.id = ANY(:ids)"),
+            {"g": pending_cases.VIEWER_GRID_DEG, "ids": list(shown["viewer"])}).all()
+    moved = 0
+    for r in rows:
+        assert shown["viewer"][r.id] == pytest.approx([r.x, r.y], abs=1e-5)
+        if r.cx is not None:
+            assert shown["leader"][r.id] == pytest.approx([r.cx, r.cy], abs=1e-5)
+            moved += shown["viewer"][r.id] != shown["leader"][r.id]
+    assert moved > 0
+
+
 def test_the_audit_log_is_append_only(app: Engine, demo: Engine) -> None:
     leader = Scope("leader", account="t-audit")
     with app.begin() as con:
