@@ -146,7 +146,14 @@ def _change_password_form(acc: Account) -> None:
     except AuthError as exc:
         left.error(str(exc))
         return
-    st.session_state[_ACCOUNT] = Account(acc.name, acc.display_name, acc.scope, False)
+    # the change ended every session of the account (a stolen one too): open a new one
+    token = auth.new_session_token()
+    with _app_engine().begin() as con:
+        result = auth.login(con, acc.name, new, _client(), token)
+    if result.account is None:  # (changed, but refused at once: disabled meanwhile)
+        _forget()
+        st.rerun()
+    _start(result.account, token)
     st.rerun()
 
 

@@ -177,7 +177,8 @@ def login_oidc(con: sa.Connection, subject: str, client: str = "",
 
 
 def change_password(con: sa.Connection, name: str, old: str, new: str) -> None:
-    """Change ``name``'s password, proving the old one (as the dashboard's role)."""
+    """Change ``name``'s password, proving the old one (as the dashboard's role). Every open
+    session of the account ends (a stolen token does not outlive the change)."""
     check_new_password(new, name)
     if old == new:
         raise AuthError("新密码不能与当前密码相同")

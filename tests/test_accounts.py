@@ -190,7 +190,10 @@ def test_login_checks_the_password_and_audits(app: Engine, demo: Engine, person:
     assert _login(app, person, "wrong").status == "bad"
     assert _login(app, "nobody-here", "x").status == "bad"
     assert _audit(demo, person) == ["login", "login_failed"]
-    assert "login_failed" in _audit(demo, "nobody-here")
+    assert "login_failed" not in _audit(demo, "nobody-here")  # audited without the name typed
+    assert scalar(demo, "SELECT count(*) FROM audit_log WHERE account IS NULL AND "
+                        "detail ->> 'name_sha256' = left(encode(sha256('nobody-here'), 'hex'), 12)"
+                  ) >= 1
     # the hash is Argon2id, and the clear password is nowhere in the database
     pw_hash = str(scalar(demo, "SELECT pw_hash FROM accounts WHERE name = :n", n=person))
     assert pw_hash.startswith("$argon2id$") and TEST_PASSWORD not in pw_hash
@@ -208,6 +211,42 @@ def test_lockout_after_repeated_failures_and_unlock_after_the_set_time(
     assert _audit(demo, person).count("lockout") == 1
     time.sleep(2.0)
     assert _login(app, person, TEST_PASSWORD).status == "ok"
+
+
+def test_a_name_typed_wrong_is_not_kept_in_the_audit_log(app: Engine, demo: Engine) -> None:
+    """People type their password into the name's field: an unknown name's attempt is
+    audited without the text typed (only a short hash of it, to see repeats)."""
+    typed = f"MySecret-Passw0rd!{time.monotonic_ns()}"
+    assert _login(app, typed, "x").status == "bad"
+    with demo.connect() as con:
+        row = con.execute(sa.text(
+            "SELECT account, detail FROM audit_log WHERE event = 'login_failed' "
+            "ORDER BY id DESC LIMIT 1")).one()
+        kept = con.execute(sa.text(
+            "SELECT count(*) FROM audit_log WHERE account LIKE :t OR detail::text LIKE :t"),
+            {"t": f"%{typed[:18]}%"}).scalar()
+    assert row.account is None and row.detail["reason"] == "unknown_account"
+    assert len(row.detail["name_sha256"]) == 12 and kept == 0
+
+
+def test_a_new_password_ends_every_open_session(app: Engine, demo: Engine) -> None:
+    name = f"t-sessions-{time.monotonic_ns()}"
+    with demo.begin() as con:
+        once = auth.add_user(con, name, "leader", by="tests")
+    tokens = [auth.new_session_token() for _ in range(2)]
+    for token in tokens:  # two browsers (or a stolen cookie)
+        with app.begin() as con:
+            assert auth.login(con, name, once, "pytest", token).status == "ok"
+    with app.begin() as con:
+        auth.change_password(con, name, once, "A-much-Better-pw1")
+    for token in tokens:
+        with app.begin() as con:
+            assert auth.resume(con, token).status == "none"
+    with demo.connect() as con:
+        ended = con.execute(sa.text(
+            "SELECT detail ->> 'sessions_ended' FROM audit_log WHERE account = :n "
+            "AND event = 'password_changed'"), {"n": name}).scalar()
+    assert ended == "2"
 
 
 def test_a_disabled_account_cannot_log_in(app: Engine, demo: Engine, person: str) -> None:
