@@ -227,6 +227,10 @@ def gate() -> Account | None:
     if token:
         _set_cookie(token)
     if acc is None:
+        # A database that cannot be reached is said at once, as the command line says it,
+        # not after someone has typed their password.
+        with _app_engine().connect() as con:
+            con.execute(sa.text("SELECT 1"))
         if settings.get("auth_mode") == "oidc":
             _oidc_login()
         else:
