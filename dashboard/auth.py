@@ -286,9 +286,16 @@ def download_button(label: str, payload: bytes | Callable[[], bytes], file_name:
     if acc is None or not acc.scope.may_download:
         return
     engine = _app_engine()  # captured here: the file is made outside the page's run
+    token = st.session_state.get(_TOKEN)
     detail = {"what": what, "file": file_name, "rows": rows, "filters": filters or {}}
 
     def produce() -> bytes:
+        # The click can come long after the page was drawn (Streamlit keeps the maker until
+        # the next run): the session must still be open, not ended, expired or disabled.
+        if token is not None:
+            with engine.begin() as con:
+                if auth.resume(con, token).status != "ok":
+                    raise AuthError("登录已失效，文件未生成：请重新登录后再下载。")
         body = payload() if callable(payload) else payload
         with engine.begin() as con:
             acc.scope.apply(con)

@@ -142,3 +142,25 @@ def test_repeated_failures_lock_the_account(page, strict_server: str, demo: Engi
         pg.get_by_text("账号已暂时锁定").wait_for()
     events = _events(demo, name)
     assert events.count("lockout") == 1 and "login" not in events
+
+
+def test_a_download_after_the_session_ended_makes_no_file(page, strict_server: str,  # type: ignore[no-untyped-def]
+                                                         demo: Engine) -> None:
+    """A download button already on screen is still clickable after the session ended
+    (Streamlit keeps the file's maker until the next run): it makes no file then."""
+    pg, blocked = page
+    name, pw = _new_account(demo)
+    got: list[object] = []
+    with screenshot_on_failure(pg, "download-expired"):
+        harness.login(pg, strict_server, name, pw, TIMEOUT_MS)
+        pg.goto(f"{strict_server}/hotspots")
+        button = pg.get_by_role("button", name="下载未整改隐患清单（Excel）")
+        button.wait_for()
+        time.sleep(7.0)  # idle past this server's limit (0.1 minute): the session is over
+        pg.on("download", lambda d: got.append(d))
+        button.click()
+        pg.wait_for_timeout(4000)
+    made = [d for d in got if d.failure() is None]  # type: ignore[attr-defined]
+    assert made == [], [d.suggested_filename for d in made]  # type: ignore[attr-defined]
+    assert "download" not in _events(demo, name)
+    assert blocked == []
